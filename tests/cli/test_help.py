@@ -1,0 +1,43 @@
+"""Every command has help with an example and a docs section; `vidkit --help` stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from vidkit.cli.app import app
+
+COMMANDS = sorted(command.name for command in app.registered_commands)
+
+
+def test_commands_are_registered():
+    assert {"synth", "extract-frames", "info"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_has_an_example_and_docs(runner, name):
+    result = runner.invoke(app, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout and f"vidkit {name}" in result.stdout
+    assert f"## `vidkit {name}`" in (REPO / "docs" / "cli.md").read_text()
+
+
+def test_help_imports_no_heavy_library():
+    code = "import sys; from vidkit.cli.app import app; print(sorted(m for m in ('torch','h5py','av','cv2','faiss') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_version(runner):
+    from vidkit import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"vidkit {__version__}"
+
+
+def test_usage_error_exits_2(runner):
+    assert runner.invoke(app, ["extract-frames", "--no-such-flag"]).exit_code == 2
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2

@@ -1,0 +1,76 @@
+"""The `vidkit` Typer app: global options, one error handler, and every command registered in one place.
+
+Commands import their core modules inside the function body, so `vidkit --help` loads neither
+torch nor h5py nor PyAV (a test checks it).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Annotated
+
+import typer
+
+from vidkit import __version__
+from vidkit.cli import output
+from vidkit.cli.commands.extract_frames import extract_frames
+from vidkit.cli.commands.info import info
+from vidkit.cli.commands.synth import synth
+from vidkit.errors import VidkitError
+
+app = typer.Typer(
+    name="vidkit",
+    help="Self-supervised video representation learning, from raw videos to evaluation.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold whole tensors
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vidkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress bars.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """vidkit: self-supervised video representation learning, from raw videos to evaluation."""
+    output.setup_logging(-1 if quiet else verbose)
+
+
+def _guarded(command):
+    """Turn a `VidkitError` into one `error: ...` line and exit status 1 (`VIDKIT_DEBUG=1` shows the traceback)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except VidkitError as exc:
+            if os.environ.get("VIDKIT_DEBUG"):
+                raise
+            output.error(str(exc))
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            output.error("interrupted; rerun the same command to resume")
+            raise typer.Exit(130) from None
+
+    return run
+
+
+def _register(command, name: str, panel: str) -> None:
+    app.command(name=name, rich_help_panel=panel)(_guarded(command))
+
+
+_register(synth, "synth", "Data")
+_register(extract_frames, "extract-frames", "Data")
+_register(info, "info", "Data")
+
+
+def main() -> None:
+    app()

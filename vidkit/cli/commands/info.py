@@ -1,0 +1,35 @@
+"""`vidkit info`: what a frame store holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vidkit.cli.options import JsonOpt
+from vidkit.cli.output import report
+
+
+def info(
+    store: Annotated[Path, typer.Argument(help="A frame store (.h5).")],
+    failures: Annotated[bool, typer.Option("--failures", help="List every failed input with its error.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Summarise a store: videos, frames, classes, splits, failures and the options that made it.
+
+    Example: vidkit info frames.h5 --failures
+
+    Core: vidkit.io.store.FrameStore.summary
+    """
+    from vidkit.io.store import FrameStore
+
+    with FrameStore(store) as frames:
+        summary = frames.summary()
+        if failures:
+            summary["failures"] = [{"source": s, "error": e} for s, e in frames.failures()]
+    lines = [f"{k}: {v}" for k, v in summary.items() if k not in ("failures", "config", "splits")]
+    lines.append("splits: " + (", ".join(f"{k} ({v})" for k, v in summary["splits"].items()) or "none"))
+    lines.append("config: " + ", ".join(f"{k}={v}" for k, v in summary["config"].items()))
+    lines += [f"failed: {f['source']}: {f['error']}" for f in summary.get("failures", [])]
+    report(summary, as_json=as_json, text="\n".join(lines))

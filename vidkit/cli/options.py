@@ -1,0 +1,30 @@
+"""Options shared by several commands, declared once as `Annotated` aliases."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")]
+
+
+def expand_stdin(paths: list[str]) -> list[str]:
+    """Replace a `-` among `paths` by the newline-separated paths read from stdin (blank lines skipped)."""
+    if "-" not in paths:
+        return paths
+    from_stdin = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+    expanded = []
+    for path in paths:
+        expanded.extend(from_stdin if path == "-" else [path])
+    return expanded
+
+
+def existing_path(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise typer.BadParameter(f"{what} {path} does not exist")
+    return path

@@ -1,0 +1,32 @@
+"""The errors vidkit raises on bad input; the CLI turns each into one `error: ...` line.
+
+Kept free of heavy imports so that the CLI can catch them without loading torch or h5py.
+"""
+
+
+class VidkitError(Exception):
+    """A failure the user can act on: bad input, a wrong file, an impossible request."""
+
+
+class VideoDecodeError(VidkitError):
+    """A video (or frame folder) could not be opened or decoded."""
+
+
+class StoreSchemaError(VidkitError):
+    """A file is not a vidkit store of the expected schema, or is damaged."""
+
+
+class StoreConfigError(VidkitError):
+    """An existing store was made with other options than the ones asked for now."""
+
+
+class AnnotationError(VidkitError):
+    """An annotation or split file is missing or malformed."""
+
+
+class ClipRangeError(VidkitError):
+    """A clip asks for frames a video does not have."""
+
+
+class NoInputError(VidkitError):
+    """The inputs named no video at all."""

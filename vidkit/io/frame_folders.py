@@ -1,0 +1,149 @@
+"""Folders of frame images, in the layouts older pipelines read and write.
+
+Recognised names, always sorted by their number (never as strings, so `frame10` follows `frame9`):
+`frame000001.jpg` (two-stream / TCE / IIC), `image_00001.jpg` (3D-ResNets, Video LA),
+`img_00001.jpg` (MMAction2 rawframes), `frame0.jpg` (TCE Kinetics) and bare `00001.jpg`.
+Flow images (`flow_x_00001.jpg`, ...) and other files are ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidkit.errors import StoreConfigError, VideoDecodeError
+from vidkit.io.video import output_size
+
+FRAME_NAME = re.compile(r"^(?:frame|image_|img_)?(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
+
+
+def frame_files(folder: Path) -> list[Path]:
+    """The frame images of `folder` in numeric order (empty when it holds none)."""
+    numbered = []
+    for entry in folder.iterdir():
+        match = FRAME_NAME.match(entry.name)
+        if match and entry.is_file():
+            numbered.append((int(match.group(1)), entry))
+    numbered.sort()
+    return [path for _, path in numbered]
+
+
+def is_frame_folder(folder: Path) -> bool:
+    return folder.is_dir() and any(FRAME_NAME.match(entry.name) for entry in folder.iterdir())
+
+
+def iter_folder_frames(
+    folder: Path, *, short_side: int | None = None, max_frames: int | None = None, pixel_format: str = "rgb24"
+) -> Iterator[np.ndarray]:
+    """Yield the frames of a frame folder as `uint8 (H, W, 3)`, resized like `video.iter_frames`.
+
+    Raises:
+        VideoDecodeError: the folder has no frames, or an image cannot be decoded.
+    """
+    files = frame_files(folder)
+    if not files:
+        raise VideoDecodeError(f"{folder} holds no frame images")
+    for path in files[:max_frames]:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # BGR
+        if image is None:
+            raise VideoDecodeError(f"cannot decode frame image {path}")
+        width, height = output_size(image.shape[1], image.shape[0], short_side)
+        if (width, height) != (image.shape[1], image.shape[0]):
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        yield image if pixel_format == "bgr24" else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class FrameFolderWriter:
+    """Writes extracted videos in the 3D-ResNets layout: `<root>/<id>/image_00001.jpg` plus `n_frames`.
+
+    The same interface as `store.FrameStoreWriter`, for users of the original scripts. Each video
+    is written to `<id>.tmp/` and renamed when whole, so a killed run leaves only whole videos and
+    a rerun skips them. Flow, when asked for, goes beside the frames as `flow_x_00001.jpg` and
+    `flow_y_00001.jpg` (MMAction2's names). `videos.tsv` lists id, frames, label and source, and
+    `failures.tsv` the inputs that failed.
+    """
+
+    def __init__(self, root: Path, config_json: str):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        marker = self.root / "vidkit_folders.json"
+        if marker.exists() and marker.read_text() != config_json:
+            raise StoreConfigError(f"{self.root} was made with other options ({marker.read_text()}); use another output")
+        marker.write_text(config_json)
+        self.ids = {p.name: i for i, p in enumerate(sorted(d.parent for d in self.root.glob("*/n_frames")))}
+        self._rows: dict[str, tuple[int, int, str]] = {}
+        self._failures = _read_tsv(self.root / "failures.tsv")
+        self.complete = False
+
+    @property
+    def failed_sources(self) -> set[str]:
+        return set(self._failures)
+
+    def __enter__(self) -> FrameFolderWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for tmp in self.root.glob("*.tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def add_video(self, video, label: int = -1) -> int:
+        tmp = self.root / f"{video.id}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for i, data in enumerate(video.frames, 1):
+            (tmp / f"image_{i:05d}.jpg").write_bytes(data)
+        for axis, images in (("x", video.flow_u), ("y", video.flow_v)):
+            for i, data in enumerate(images or [], 1):
+                (tmp / f"flow_{axis}_{i:05d}.jpg").write_bytes(data)
+        (tmp / "n_frames").write_text(f"{len(video.frames)}\n")
+        target = self.root / video.id
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        self.ids[video.id] = len(self.ids)
+        self._rows[video.id] = (len(video.frames), label, video.source)
+        self._failures.pop(video.source, None)
+        return self.ids[video.id]
+
+    def add_failure(self, source: str, error: str) -> None:
+        self._failures[source] = error
+
+    def commit(self) -> None:
+        _write_tsv(self.root / "failures.tsv", self._failures)
+
+    def finish(self, classes, labels, splits) -> None:
+        rows = _read_tsv(self.root / "videos.tsv")
+        for video_id, (n, label, source) in self._rows.items():
+            rows[video_id] = f"{n}\t{label}\t{source}"
+        if labels is not None:
+            for video_id, index in self.ids.items():
+                if video_id in rows:
+                    n, _, source = rows[video_id].split("\t", 2)
+                    rows[video_id] = f"{n}\t{int(labels[index])}\t{source}"
+        _write_tsv(self.root / "videos.tsv", rows)
+        if classes is not None:
+            (self.root / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
+        self.complete = True
+        self.commit()
+
+    def counts(self) -> dict:
+        frames = sum(int((self.root / i / "n_frames").read_text()) for i in self.ids)
+        return {"videos": len(self.ids), "failed": len(self._failures), "frames": frames}
+
+
+def _read_tsv(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = (line.split("\t", 1) for line in path.read_text().splitlines() if "\t" in line)
+    return {key: value for key, value in pairs}
+
+
+def _write_tsv(path: Path, rows: dict[str, str]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(f"{k}\t{v}\n" for k, v in rows.items()))
+    os.replace(tmp, path)
