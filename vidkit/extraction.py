@@ -218,7 +218,7 @@ def extract_frames(
         raise VidkitError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     if layout == "folders" and config.codec != "jpeg":
         raise VidkitError("--format folders writes JPEG files; it cannot be combined with --codec raw")
-    if config.flow and layout == "h5" and config.flow not in ("tvl1", "farneback"):
+    if config.flow not in (None, "tvl1", "farneback"):
         raise VidkitError(f"unknown flow algorithm {config.flow!r}")
     created = not Path(out).exists()
     writer = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,9 +21,3 @@ def expand_stdin(paths: list[str]) -> list[str]:
     for path in paths:
         expanded.extend(from_stdin if path == "-" else [path])
     return expanded
-
-
-def existing_path(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise typer.BadParameter(f"{what} {path} does not exist")
-    return path
