@@ -29,11 +29,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job on toy data: make a labelled dataset, decode it into a frame store, summarise it.
+# The main job on toy data: a labelled dataset, its frame store, TCE pretraining, features of the test split.
 demo: install
 	$(VIDKIT) synth $(DEMO)/synth --seed $(SEED)
 	$(VIDKIT) extract-frames $(DEMO)/synth/videos -o $(DEMO)/frames.h5 --annotations $(DEMO)/synth/splits --dataset ucf101 --flow
 	$(VIDKIT) info $(DEMO)/frames.h5
+	$(VIDKIT) pretrain --method tce $(DEMO)/frames.h5 -o $(DEMO)/tce.pt --backbone resnet18 --size 64 --steps 60 --batch-size 16 --schedule cosine --no-rotation --seed $(SEED)
+	$(VIDKIT) embed $(DEMO)/tce.pt $(DEMO)/frames.h5 -o $(DEMO)/tce_test.h5 --split test01 --json
 
 test: install
 	$(PY) -m pytest -q --runslow
@@ -43,6 +45,7 @@ test-fast: install
 
 bench: install
 	$(PY) bench/extract.py
+	$(PY) bench/train.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .hypothesis

@@ -14,8 +14,10 @@ import typer
 
 from vidkit import __version__
 from vidkit.cli import output
+from vidkit.cli.commands.embed import embed
 from vidkit.cli.commands.extract_frames import extract_frames
 from vidkit.cli.commands.info import info
+from vidkit.cli.commands.pretrain import pretrain
 from vidkit.cli.commands.synth import synth
 from vidkit.errors import VidkitError
 
@@ -70,6 +72,8 @@ def _register(command, name: str, panel: str) -> None:
 _register(synth, "synth", "Data")
 _register(extract_frames, "extract-frames", "Data")
 _register(info, "info", "Data")
+_register(pretrain, "pretrain", "Learn")
+_register(embed, "embed", "Analyse")
 
 
 def main() -> None:

@@ -10,6 +10,8 @@ import typer
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same output.")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")]
+LoaderWorkersOpt = Annotated[int, typer.Option("--workers", min=0, help="DataLoader worker processes (0 loads in this process).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N (auto takes CUDA when present).")]
 
 
 def expand_stdin(paths: list[str]) -> list[str]:

@@ -1,0 +1,58 @@
+"""`vidkit embed`: features of every clip (or frame) of a frame store, from a checkpoint or a bare backbone."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vidkit.cli.options import DeviceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
+from vidkit.cli.output import progress, report
+
+
+class Modality(str, Enum):
+    rgb = "rgb"
+    res = "res"
+    u = "u"
+    v = "v"
+
+
+def embed(
+    inputs: Annotated[list[Path], typer.Argument(help="[CHECKPOINT.pt] FRAMES.h5: without a checkpoint, give --backbone.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Feature store to write.")],
+    backbone: Annotated[Optional[str], typer.Option(help="Random-init backbone instead of a checkpoint (the baseline).")] = None,
+    split: Annotated[str, typer.Option(help="Split to embed, or 'all'.")] = "all",
+    clips_per_video: Annotated[int, typer.Option(min=1, help="Evenly spaced clips per video.")] = 10,
+    per_frame: Annotated[bool, typer.Option("--per-frame", help="One row per frame (for t-SNE).")] = False,
+    modality: Annotated[Optional[Modality], typer.Option(help="Input modality (default: the checkpoint's).")] = None,
+    pooling: Annotated[str, typer.Option(help="avg: global average pooling.")] = "avg",
+    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per clip (default: the checkpoint's).")] = None,
+    stride: Annotated[Optional[int], typer.Option(min=1, help="Frame stride in a clip.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Crop size (default: the checkpoint's).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    workers: LoaderWorkersOpt = 2,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a feature store: one row per clip (or frame) of a frame store.
+
+    Example: vidkit embed tce.pt frames.h5 -o features.h5 --split test01 --clips-per-video 10
+
+    Core: vidkit.embedding.embed
+    """
+    from vidkit import embedding
+
+    if len(inputs) not in (1, 2) or (len(inputs) == 1) == (backbone is None):
+        raise typer.BadParameter("give CHECKPOINT FRAMES, or FRAMES with --backbone NAME")
+    checkpoint, frames = (inputs[0], inputs[1]) if len(inputs) == 2 else (None, inputs[0])
+    config = embedding.EmbedConfig(
+        split=split, clips_per_video=clips_per_video, per_frame=per_frame, modality=modality.value if modality else None,
+        pooling=pooling, clip_len=clip_len, stride=stride, size=size, batch_size=batch_size, workers=workers,
+        device=device, seed=seed,
+    )
+    with progress("embedding") as update:
+        result = embedding.embed(frames, output, checkpoint=checkpoint, backbone=backbone, config=config, progress=update)
+    report(result.summary(), as_json=as_json, text=f"{output}: {result.rows} rows of {result.dim} features")

@@ -1,0 +1,85 @@
+"""`vidkit pretrain`: self-supervised pretraining on a frame store."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vidkit.cli.options import DeviceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
+from vidkit.cli.output import console, progress, report
+
+TCE = "TCE options"
+
+
+class Method(str, Enum):
+    tce = "tce"
+
+
+class Schedule(str, Enum):
+    step = "step"
+    cosine = "cosine"
+    constant = "constant"
+
+
+class NceLoss(str, Enum):
+    nce = "nce"
+    infonce = "infonce"
+
+
+def pretrain(
+    frames: Annotated[Path, typer.Argument(help="Frame store to train on (from extract-frames).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint to write (also written every --checkpoint-every steps).")],
+    method: Annotated[Method, typer.Option(help="Self-supervised objective.")] = Method.tce,
+    backbone: Annotated[str, typer.Option(help="Backbone name (see docs/cli.md).")] = "resnet18",
+    epochs: Annotated[float, typer.Option(min=0.001, help="Passes over the training videos.")] = 50,
+    steps: Annotated[Optional[int], typer.Option(min=1, help="Optimizer steps (overrides --epochs).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Samples per step (per process under torchrun).")] = 100,
+    lr: Annotated[float, typer.Option(min=0.0, help="Base learning rate (SGD, momentum 0.9).")] = 0.03,
+    weight_decay: Annotated[float, typer.Option(min=0.0)] = 1e-4,
+    schedule: Annotated[Schedule, typer.Option(help="step: x0.1 halfway; cosine; constant.")] = Schedule.step,
+    warmup_steps: Annotated[int, typer.Option(min=0, help="Linear warm-up steps.")] = 0,
+    grad_clip: Annotated[Optional[float], typer.Option(min=0.0, help="Clip the gradient norm to this.")] = None,
+    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per sample (method default).")] = None,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Input size in pixels (method default: TCE 224).")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Split to train on, or 'all' (default: train01 if present).")] = None,
+    workers: LoaderWorkersOpt = 2,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in --output.")] = False,
+    checkpoint_every: Annotated[int, typer.Option(min=0, help="Also save every N steps (0: at the end only).")] = 0,
+    tensorboard: Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")] = None,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    window: Annotated[int, typer.Option(min=1, help="Positive at most this many frames from the anchor.", rich_help_panel=TCE)] = 1,
+    negatives: Annotated[int, typer.Option(min=1, help="Negatives per anchor.", rich_help_panel=TCE)] = 8192,
+    temperature: Annotated[float, typer.Option(min=1e-4, rich_help_panel=TCE)] = 0.07,
+    bank_momentum: Annotated[float, typer.Option(min=0.0, max=1.0, help="Memory-bank momentum.", rich_help_panel=TCE)] = 0.5,
+    loss: Annotated[NceLoss, typer.Option(help="Binary NCE (as TCE) or InfoNCE.", rich_help_panel=TCE)] = NceLoss.nce,
+    mining: Annotated[bool, typer.Option("--mining/--no-mining", help="Hard-negative mining.", rich_help_panel=TCE)] = True,
+    rotation: Annotated[bool, typer.Option("--rotation/--no-rotation", help="Rotation-prediction loss.", rich_help_panel=TCE)] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pretrain a backbone on a frame store; --resume continues a run exactly where it stopped.
+
+    Example: vidkit pretrain --method tce frames.h5 -o tce.pt --backbone resnet18 --size 112 --epochs 10
+
+    Core: vidkit.pretraining.pretrain
+    """
+    from vidkit import pretraining
+
+    options = dict(window=window, negatives=negatives, temperature=temperature, bank_momentum=bank_momentum,
+                   loss=loss.value, mining=mining, rotation=rotation)
+    config = pretraining.PretrainConfig(
+        method=method.value, backbone=backbone, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
+        weight_decay=weight_decay, schedule=schedule.value, warmup_steps=warmup_steps, grad_clip=grad_clip,
+        clip_len=clip_len, size=size, split=split, workers=workers, device=device, seed=seed,
+        checkpoint_every=checkpoint_every, method_options=options,
+    )
+    with progress("pretraining") as update:
+        result = pretraining.pretrain(frames, output, config, resume=resume, tensorboard_dir=tensorboard,
+                                      progress=lambda step, total, loss_, rate: update(step, total))
+    if result.losses:
+        console().print("loss: " + "  ".join(f"{s}:{v:.3f}" for s, v in result.losses[-5:]))
+    text = f"{output}: {result.steps} steps, final loss {result.final_loss:.4f}, {result.seconds:.1f} s"
+    report(result.summary(), as_json=as_json, text=text)

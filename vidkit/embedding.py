@@ -1,0 +1,136 @@
+"""Features from a backbone over a frame store: the core of `vidkit embed`.
+
+The backbone comes from a checkpoint, or by name with random weights (the baseline every
+self-supervised result is compared with). A checkpoint's input recipe (clip length, stride,
+size, modality, mean/std) gives the defaults; explicit options override them.
+
+Rows: `clips_per_video` evenly spaced clips per video (first and last included), centre-cropped
+after resizing the short side; or, with `per_frame`, one clip starting at every frame (for t-SNE).
+Pooling `avg` is the backbone's global average pool. A 2D backbone fed a clip of T frames embeds
+each frame and averages the T feature vectors, unless it was built to take the frames as channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from vidkit import checkpoint as ckpt
+from vidkit.data import sampling
+from vidkit.data.datasets import ClipDataset, worker_init
+from vidkit.engine.device import autocast, resolve_device
+from vidkit.errors import VidkitError
+from vidkit.io.features import FeatureStore, write_features
+from vidkit.io.store import FrameStore
+
+POOLINGS = ("avg",)
+MODALITIES = ("rgb", "res", "u", "v")
+
+
+@dataclass
+class EmbedConfig:
+    split: str = "all"
+    clips_per_video: int = 10
+    per_frame: bool = False
+    modality: str | None = None  # None: the checkpoint's (rgb for a bare backbone)
+    pooling: str = "avg"
+    clip_len: int | None = None
+    stride: int | None = None
+    size: int | None = None
+    batch_size: int = 32
+    workers: int = 2
+    device: str = "auto"
+    seed: int = 0
+
+
+@dataclass
+class EmbedResult:
+    store: Path
+    rows: int
+    dim: int
+
+    def summary(self) -> dict:
+        return {"store": str(self.store), "rows": self.rows, "dim": self.dim}
+
+
+def _model_and_recipe(checkpoint: Path | None, backbone: str | None, seed: int):
+    if (checkpoint is None) == (backbone is None):
+        raise VidkitError("give either a checkpoint or --backbone NAME (random weights), not both or neither")
+    if checkpoint is not None:
+        saved = ckpt.load(checkpoint)
+        return saved.build_backbone(), saved.input, {"checkpoint": str(checkpoint), "backbone": saved.backbone_name}
+    from vidkit.models import create_backbone
+
+    torch.manual_seed(seed)
+    model = create_backbone(backbone)
+    recipe = ckpt.InputRecipe(clip_len=1 if model.dims == 2 else 16, size=112)
+    return model, recipe, {"checkpoint": None, "backbone": backbone}
+
+
+def clip_items(store: FrameStore, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
+    """`(rows, 2)` of `(video, start)`: evenly spaced clips, or one clip per frame."""
+    rows = []
+    for video in videos:
+        n = store.n_frames(int(video))
+        starts = np.arange(n) if per_frame else sampling.evenly_spaced_starts(n, span, clips_per_video)
+        rows.append(np.stack([np.full(len(starts), video), starts], axis=1))
+    return np.concatenate(rows).astype(np.int64)
+
+
+def _features(model, clips: torch.Tensor) -> torch.Tensor:
+    """`(B, C, T, H, W)` -> `(B, D)`; a 3-channel 2D net embeds each frame and averages over time."""
+    if model.dims == 2 and model.in_channels == clips.shape[1]:
+        b, c, t, h, w = clips.shape
+        return model(clips.transpose(1, 2).reshape(b * t, c, h, w)).view(b, t, -1).mean(dim=1)
+    return model(clips)
+
+
+def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: str | None = None,
+          config: EmbedConfig = EmbedConfig(), progress=None) -> EmbedResult:
+    """Write the features of `frames` (one split or all videos) to the feature store `out`.
+
+    Raises:
+        VidkitError: bad options, store, split or checkpoint.
+    """
+    from vidkit.pretraining import select_videos
+
+    if config.pooling not in POOLINGS:
+        raise VidkitError(f"unknown pooling {config.pooling!r}; choose one of {', '.join(POOLINGS)}")
+    model, recipe, source = _model_and_recipe(checkpoint, backbone, config.seed)
+    clip_len, stride = config.clip_len or recipe.clip_len, config.stride or recipe.stride
+    size, modality = config.size or recipe.size, config.modality or recipe.modality
+    if modality not in MODALITIES:
+        raise VidkitError(f"unknown modality {modality!r}; choose one of {', '.join(MODALITIES)}")
+    store = FrameStore(frames)
+    if modality in ("u", "v") and not store.has_flow:
+        raise VidkitError(f"--modality {modality} needs flow: {frames} was extracted without --flow")
+    split, videos = select_videos(store, config.split)
+    items = clip_items(store, videos, (clip_len - 1) * stride + 1, config.clips_per_video, config.per_frame)
+    dataset = ClipDataset(store, items, clip_len=clip_len, stride=stride, size=size, modality=modality,
+                          mean=recipe.mean, std=recipe.std)
+    device = resolve_device(config.device)
+    loader = DataLoader(dataset, batch_size=config.batch_size, num_workers=config.workers,
+                        worker_init_fn=worker_init, pin_memory=device.type == "cuda")
+    model.to(device).eval()
+    chunks, done = [], 0
+    with torch.no_grad(), autocast(device):
+        for clips in loader:
+            chunks.append(_features(model, clips.to(device, non_blocking=True)).float().cpu().numpy())
+            done += len(clips)
+            if progress:
+                progress(done, len(items))
+    table = store.table()
+    ends = np.minimum(items[:, 1] + (clip_len - 1) * stride, table["n_frames"][items[:, 0]] - 1)
+    result = FeatureStore(
+        features=np.concatenate(chunks), video_index=items[:, 0], video_id=table["id"][items[:, 0]],
+        clip_start=items[:, 1], clip_end=ends, label=table["label"][items[:, 0]],
+        config={**source, "frames": str(frames), "split": split, "modality": modality, "pooling": config.pooling,
+                "clip_len": clip_len, "stride": stride, "size": size, "per_frame": config.per_frame,
+                "clips_per_video": None if config.per_frame else config.clips_per_video, "seed": config.seed},
+    )
+    write_features(out, result, created_by="vidkit embed")
+    return EmbedResult(out, len(result), result.dim)

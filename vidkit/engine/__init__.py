@@ -1,0 +1,1 @@
+"""Training machinery shared by every method: devices, distribution, schedules, the train loop."""

@@ -1,0 +1,200 @@
+"""The training loop every method shares: SGD steps, schedules, bf16 autocast, DDP, checkpoints, resume.
+
+Exact resume by construction rather than by saving every RNG:
+- data randomness is a function of `(seed, epoch, index)` (see `data.datasets`);
+- the torch RNG is re-seeded from `(seed, step)` before every step (negative sampling, dropout);
+- the learning rate is a function of the step (`engine.schedule`).
+So a checkpoint needs only weights, buffers, optimizer state and the position `(step, epoch, batch)`,
+and a resumed run follows the curve of an uninterrupted one (a test checks it).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+
+from vidkit.engine import dist
+from vidkit.engine.device import autocast
+from vidkit.engine.schedule import lr_factor
+from vidkit.errors import VidkitError
+from vidkit.methods.base import SSLMethod
+
+log = logging.getLogger("vidkit")
+
+
+class TrainingDivergedError(VidkitError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings. SGD with momentum, as all four reference methods use."""
+
+    steps: int
+    batch_size: int
+    lr: float = 0.03
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    milestones: tuple[float, ...] = (0.5,)
+    warmup_steps: int = 0
+    grad_clip: float | None = None
+    checkpoint_every: int = 0  # steps; 0 = at the end only
+    log_every: int = 10
+    workers: int = 2
+    seed: int = 0
+    amp: bool = True
+
+
+@dataclass
+class Position:
+    """Where a run is: optimizer steps done, and the epoch and batch within it to continue from."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    final_loss: float
+    seconds: float
+    losses: list[tuple[int, float]]  # (step, loss) every log_every steps
+
+
+SaveFn = Callable[[SSLMethod, torch.optim.Optimizer, Position, bool], None]
+ProgressFn = Callable[[int, int, float, float], None]  # step, total, loss, samples/s
+
+
+def make_optimizer(method: SSLMethod, config: TrainConfig) -> torch.optim.SGD:
+    return torch.optim.SGD(method.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def _loader(dataset: Dataset, config: TrainConfig, position: Position, device: torch.device) -> DataLoader:
+    from vidkit.data.datasets import EpochSampler, worker_init
+
+    sampler = EpochSampler(
+        len(dataset), seed=config.seed, epoch=position.epoch, rank=dist.rank(), world=dist.world_size(),
+        start=position.batch * config.batch_size,
+    )
+    return DataLoader(
+        dataset, batch_size=config.batch_size, sampler=sampler, drop_last=True, num_workers=config.workers,
+        pin_memory=device.type == "cuda", worker_init_fn=worker_init, persistent_workers=False,
+        prefetch_factor=4 if config.workers else None,
+    )
+
+
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def steps_per_epoch(num_samples: int, batch_size: int) -> int:
+    """Full batches one rank gets from an epoch (DDP splits the samples between ranks)."""
+    return num_samples // dist.world_size() // batch_size
+
+
+def fit(
+    method: SSLMethod,
+    dataset: Dataset,
+    config: TrainConfig,
+    *,
+    device: torch.device,
+    save: SaveFn,
+    optimizer: torch.optim.Optimizer | None = None,
+    position: Position | None = None,
+    tensorboard_dir=None,
+    progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Train `method` on `dataset` for `config.steps` optimizer steps (continuing from `position`).
+
+    `save(method, optimizer, position, final)` is called on rank 0 every `checkpoint_every` steps
+    and at the end; it is never called after a non-finite loss, so the last good checkpoint stays.
+
+    Raises:
+        TrainingDivergedError: the loss became NaN or infinite.
+        VidkitError: the dataset holds less than one batch per rank.
+    """
+    if steps_per_epoch(len(dataset), config.batch_size) == 0:
+        raise VidkitError(
+            f"{len(dataset)} samples make no full batch of {config.batch_size} per process; lower --batch-size"
+        )
+    method.to(device)
+    optimizer = optimizer or make_optimizer(method, config)
+    position = position or Position()
+    model = DistributedDataParallel(method, broadcast_buffers=False) if dist.is_distributed() else method
+    writer = _tensorboard(tensorboard_dir)
+    losses: list[tuple[int, float]] = []
+    loss_value, started, samples = math.nan, time.perf_counter(), 0
+    method.train()
+    try:
+        while position.step < config.steps:
+            for batch in _loader(dataset, config, position, device):
+                loss_value = _step(model, method, optimizer, _to_device(batch, device), config, position.step, device)
+                position.step += 1
+                position.batch += 1
+                samples += config.batch_size * dist.world_size()
+                rate = samples / (time.perf_counter() - started)
+                if position.step % config.log_every == 0 or position.step == config.steps:
+                    losses.append((position.step, loss_value))
+                    if writer:
+                        writer.add_scalar("train/loss", loss_value, position.step)
+                        writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], position.step)
+                        writer.add_scalar("train/samples_per_s", rate, position.step)
+                if progress:
+                    progress(position.step, config.steps, loss_value, rate)
+                if position.step >= config.steps:
+                    break
+                if config.checkpoint_every and position.step % config.checkpoint_every == 0 and dist.is_main():
+                    save(method, optimizer, position, False)
+            else:
+                position.epoch, position.batch = position.epoch + 1, 0
+        if dist.is_main():
+            save(method, optimizer, position, True)
+    finally:
+        if writer:
+            writer.close()
+    return TrainResult(position.step, loss_value, time.perf_counter() - started, losses)
+
+
+def _step(model, method: SSLMethod, optimizer, batch, config: TrainConfig, step: int, device) -> float:
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * lr_factor(
+            step, config.steps, schedule=config.schedule, warmup=config.warmup_steps, milestones=config.milestones
+        )
+    torch.manual_seed(config.seed * 1_000_003 + step)  # in-step randomness is a function of the step
+    with autocast(device, config.amp):
+        output = model(batch)
+    loss = output.loss.float()
+    value = loss.item()
+    if not math.isfinite(value):
+        raise TrainingDivergedError(
+            f"the loss became {value} at step {step + 1}; the last good checkpoint is kept (try a lower --lr)"
+        )
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip:
+        torch.nn.utils.clip_grad_norm_(method.parameters(), config.grad_clip)
+    optimizer.step()
+    method.on_step_end((step + 1) / config.steps)
+    dist.average_batch_norm_stats_(method)
+    return value
+
+
+def _tensorboard(directory):
+    if directory is None or not dist.is_main():
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(directory))
+
+
+def config_dict(config: TrainConfig) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}

@@ -1,0 +1,93 @@
+"""The feature store (`vidkit.features/1`): one row of features per clip (or per frame), in one HDF5 file.
+
+    /            attrs: schema, vidkit_version, created_by, config (JSON: checkpoint, backbone,
+                 modality, pooling, clip_len, stride, size, frames store, split, seed)
+    /features    (N, D) float32
+    /video_index (N,) int64   index into the frame store's /videos
+    /video_id    (N,) str
+    /clip_start  (N,) int64   first frame of the clip
+    /clip_end    (N,) int64   last frame of the clip (inclusive)
+    /label       (N,) int64   -1 when unlabelled
+
+Written once, to a temporary name renamed into place at the end (atomic).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from vidkit import __version__
+from vidkit.errors import StoreSchemaError
+
+SCHEMA = "vidkit.features/1"
+
+
+@dataclass
+class FeatureStore:
+    """A feature store in memory: arrays plus the config that made them."""
+
+    features: np.ndarray  # (N, D) float32
+    video_index: np.ndarray  # (N,) int64
+    video_id: np.ndarray  # (N,) object (str)
+    clip_start: np.ndarray
+    clip_end: np.ndarray
+    label: np.ndarray
+    config: dict
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    @property
+    def dim(self) -> int:
+        return int(self.features.shape[1])
+
+
+def write_features(path: str | Path, store: FeatureStore, created_by: str = "vidkit") -> None:
+    """Write atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as handle:
+        handle.attrs.update(schema=SCHEMA, vidkit_version=__version__, created_by=created_by,
+                            config=json.dumps(store.config, sort_keys=True))
+        rows = max(1, min(len(store), 4096))
+        handle.create_dataset("features", data=store.features.astype(np.float32), chunks=(rows, store.dim))
+        handle.create_dataset("video_index", data=store.video_index.astype(np.int64))
+        handle.create_dataset("video_id", data=np.asarray(store.video_id, dtype=object), dtype=h5py.string_dtype())
+        for name in ("clip_start", "clip_end", "label"):
+            handle.create_dataset(name, data=getattr(store, name).astype(np.int64))
+    os.replace(tmp, path)
+
+
+def read_features(path: str | Path) -> FeatureStore:
+    """Read a whole feature store.
+
+    Raises:
+        StoreSchemaError: missing file, not HDF5, or not `vidkit.features/1`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreSchemaError(f"no such feature store: {path}")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise StoreSchemaError(f"{path} is not a readable HDF5 file") from exc
+    with handle:
+        found = handle.attrs.get("schema")
+        if found != SCHEMA:
+            raise StoreSchemaError(f"{path} is not a feature store (schema {found!r}; expected {SCHEMA!r})")
+        return FeatureStore(
+            features=handle["features"][()],
+            video_index=handle["video_index"][()],
+            video_id=np.array(handle["video_id"].asstr()[()], dtype=object),
+            clip_start=handle["clip_start"][()],
+            clip_end=handle["clip_end"][()],
+            label=handle["label"][()],
+            config=json.loads(handle.attrs["config"]),
+        )

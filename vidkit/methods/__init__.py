@@ -1,0 +1,23 @@
+"""Method registry: `create_method(name, backbone, **hparams)`."""
+
+from __future__ import annotations
+
+from vidkit.models import UnknownNameError
+
+
+def method_classes() -> dict:
+    from vidkit.methods.tce import TCE
+
+    return {"tce": TCE}
+
+
+def create_method(name: str, backbone, **hparams):
+    """Build the pretraining method `name` around `backbone`.
+
+    Raises:
+        UnknownNameError: no such method.
+    """
+    methods = method_classes()
+    if name not in methods:
+        raise UnknownNameError(f"unknown method {name!r}; choose one of {', '.join(methods)}")
+    return methods[name](backbone, **hparams)

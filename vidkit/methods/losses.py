@@ -1,0 +1,39 @@
+"""Contrastive losses as pure functions of score tensors."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+
+def nce_loss(pos: torch.Tensor, neg: torch.Tensor, log_z: float, num_data: int, temperature: float) -> torch.Tensor:
+    """Binary NCE of instance discrimination (Wu et al. 2018), as TCE and CMC implement it (tce.md 2.5).
+
+    With `P = exp(s / T) / Z` and noise `m * Pn = K / num_data`, the positive is scored
+    `log(P / (P + m Pn))` and each negative `log(m Pn / (P + m Pn))`; the loss is minus their sum,
+    averaged over the batch. Computed in log space, which is equal to the original but cannot overflow.
+
+    Args:
+        pos: `(B,)` similarity of each anchor to its positive.
+        neg: `(B, K)` similarities to K negatives.
+        log_z: log of the normalising constant Z (estimated once, on the first batch).
+        num_data: size of the memory bank (the noise distribution is uniform over it).
+        temperature: T.
+    """
+    log_m_pn = math.log(neg.shape[1] / num_data)
+    log_p_pos = pos / temperature - log_z
+    log_p_neg = neg / temperature - log_z
+    # log(P / (P + mPn)) = -softplus(log mPn - log P);  log(mPn / (P + mPn)) = -softplus(log P - log mPn)
+    loss = F.softplus(log_m_pn - log_p_pos) + F.softplus(log_p_neg - log_m_pn).sum(dim=1)
+    return loss.mean()
+
+
+def info_nce(pos: torch.Tensor, neg: torch.Tensor, temperature: float) -> torch.Tensor:
+    """InfoNCE (van den Oord et al. 2018): cross-entropy of the positive among `[pos, neg...] / T`.
+
+    `pos (B,)`, `neg (B, K)`. Identical embeddings everywhere give `log(K + 1)`.
+    """
+    logits = torch.cat([pos[:, None], neg], dim=1) / temperature  # (B, 1 + K)
+    return F.cross_entropy(logits, torch.zeros(len(pos), dtype=torch.long, device=pos.device))

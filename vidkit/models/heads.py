@@ -1,0 +1,36 @@
+"""Heads that methods put on top of a backbone's pooled features."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class ProjectionHead(nn.Module):
+    """Linear projection to an embedding, L2-normalised (the 128-d heads of instance discrimination, CMC, TCE)."""
+
+    def __init__(self, in_features: int, out_features: int = 128):
+        super().__init__()
+        self.fc = nn.Linear(in_features, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C) -> (B, D), unit norm
+        return F.normalize(self.fc(x), dim=1)
+
+
+class RotationHead(nn.Module):
+    """4-way rotation classifier of TCE (tce.md 2.3): Linear-ReLU-BN twice (200 wide), then Linear to 4.
+
+    NOTE: ReLU before BatchNorm, as the released TCE code orders them.
+    """
+
+    def __init__(self, in_features: int, hidden: int = 200, classes: int = 4):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.BatchNorm1d(hidden),
+            nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.BatchNorm1d(hidden),
+            nn.Linear(hidden, classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C) -> (B, 4) logits
+        return self.net(x)

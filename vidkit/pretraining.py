@@ -1,0 +1,156 @@
+"""Self-supervised pretraining on a frame store: the core of `vidkit pretrain`.
+
+Builds the dataset a method asks for, the backbone and the method, then runs the engine and writes
+`vidkit.ckpt/1` checkpoints (periodically and at the end, atomically, to the same path).
+`resume=True` continues a run from its checkpoint, with the same result as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vidkit import checkpoint as ckpt
+from vidkit.engine import dist, train
+from vidkit.engine.device import resolve_device
+from vidkit.errors import VidkitError
+from vidkit.io.store import FrameStore
+
+# Input recipes of the methods (the paper defaults); explicit options override them.
+DEFAULT_SIZE = {"tce": 224}
+DEFAULT_CLIP_LEN = {"tce": 1}
+
+
+@dataclass
+class PretrainConfig:
+    """Everything `vidkit pretrain` takes. `steps` wins over `epochs` when both are given."""
+
+    method: str = "tce"
+    backbone: str = "resnet18"
+    epochs: float | None = 50
+    steps: int | None = None
+    batch_size: int = 100
+    lr: float = 0.03
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "step"  # TCE: x0.1 halfway (epoch 25 of 50)
+    warmup_steps: int = 0
+    grad_clip: float | None = None
+    clip_len: int | None = None
+    size: int | None = None
+    split: str | None = None  # None: train01 when the store has it, else every video
+    workers: int = 2
+    device: str = "auto"
+    seed: int = 0
+    checkpoint_every: int = 0
+    log_every: int = 10
+    amp: bool = True
+    method_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class PretrainResult:
+    checkpoint: Path
+    steps: int
+    final_loss: float
+    seconds: float
+    losses: list[tuple[int, float]]
+
+    def summary(self) -> dict:
+        return {"checkpoint": str(self.checkpoint), "steps": self.steps, "final_loss": self.final_loss,
+                "seconds": round(self.seconds, 3)}
+
+
+def select_videos(store: FrameStore, split: str | None) -> tuple[str, np.ndarray]:
+    """The video indices a command works on: a named split, `all`, or (None) train01 when present."""
+    if split is None:
+        split = "train01" if "train01" in store.split_names else "all"
+    videos = np.arange(store.num_videos) if split == "all" else store.split(split)
+    if len(videos) == 0:
+        raise VidkitError(f"split {split!r} of {store.path.name} holds no video")
+    return split, videos
+
+
+def _dataset(method_name: str, store: FrameStore, videos: np.ndarray, recipe: ckpt.InputRecipe, seed: int, options: dict):
+    from vidkit.data.datasets import FramePairDataset
+
+    if method_name == "tce":
+        return FramePairDataset(store, videos, size=recipe.size, window=options.get("window", 1), seed=seed,
+                                mean=recipe.mean, std=recipe.std, rotation=options.get("rotation", True))
+    raise VidkitError(f"no dataset for method {method_name!r}")
+
+
+def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = False, tensorboard_dir: Path | None = None,
+             progress: train.ProgressFn | None = None) -> PretrainResult:
+    """Pretrain `config.method` on the frame store `frames`, writing the checkpoint `out`.
+
+    Raises:
+        VidkitError: bad store, split, options, or a checkpoint that does not match on `--resume`.
+        TrainingDivergedError: NaN or infinite loss (the last good checkpoint is kept).
+    """
+    from vidkit.methods import create_method
+    from vidkit.models import create_backbone
+
+    device = resolve_device(config.device)
+    dist.init(device)
+    store = FrameStore(frames)
+    split, videos = select_videos(store, config.split)
+    recipe = ckpt.InputRecipe(clip_len=config.clip_len or DEFAULT_CLIP_LEN.get(config.method, 16),
+                              size=config.size or DEFAULT_SIZE.get(config.method, 112))
+    steps = config.steps or math.ceil(config.epochs * train.steps_per_epoch(len(videos), config.batch_size))
+    if steps <= 0:
+        raise VidkitError(f"{len(videos)} videos make no full batch of {config.batch_size}; lower --batch-size")
+    train_config = train.TrainConfig(
+        steps=steps, batch_size=config.batch_size, lr=config.lr, momentum=config.momentum,
+        weight_decay=config.weight_decay, schedule=config.schedule, warmup_steps=config.warmup_steps,
+        grad_clip=config.grad_clip, checkpoint_every=config.checkpoint_every, log_every=config.log_every, workers=config.workers,
+        seed=config.seed, amp=config.amp,
+    )
+    import torch
+
+    torch.manual_seed(config.seed)  # identical initial weights on every DDP rank
+    backbone = create_backbone(config.backbone)
+    method = create_method(config.method, backbone, num_videos=len(videos), **config.method_options)
+    optimizer = train.make_optimizer(method, train_config)
+    position = train.Position()
+    if resume and out.exists():
+        position = _restore(out, method, optimizer, config)
+    if position.step >= steps:
+        raise VidkitError(f"{out} has already run {position.step} of {steps} steps; ask for more --steps or --epochs")
+    run_config = {"pretrain": asdict(config), "train": train.config_dict(train_config), "frames": str(frames), "split": split}
+
+    def save(method_, optimizer_, position_, final: bool) -> None:
+        ckpt.save(ckpt.Checkpoint(
+            backbone_name=config.backbone, backbone_kwargs={}, backbone=method_.backbone.state_dict(), input=recipe,
+            method=config.method, hparams=method_.hparams(), method_state=method_.method_state(),
+            training={"optimizer": optimizer_.state_dict(), "step": position_.step, "epoch": position_.epoch,
+                      "batch": position_.batch, "complete": final, "config": run_config},
+        ), out)
+
+    dataset = _dataset(config.method, store, videos, recipe, config.seed, config.method_options)
+    try:
+        result = train.fit(method, dataset, train_config, device=device, save=save, optimizer=optimizer,
+                           position=position, tensorboard_dir=tensorboard_dir, progress=progress)
+    finally:
+        dist.shutdown()
+    return PretrainResult(out, result.steps, result.final_loss, result.seconds, result.losses)
+
+
+def _restore(path: Path, method, optimizer, config: PretrainConfig) -> train.Position:
+    """Load a run's checkpoint into `method` and `optimizer`; check that it is the same run."""
+    saved = ckpt.load(path)
+    if (saved.method, saved.backbone_name) != (config.method, config.backbone):
+        raise VidkitError(
+            f"{path} is a {saved.method}/{saved.backbone_name} run; --resume needs the same --method and --backbone"
+        )
+    if saved.hparams != method.hparams():
+        changed = sorted(k for k in method.hparams() if saved.hparams.get(k) != method.hparams()[k])
+        raise VidkitError(f"{path} was trained with other {config.method} options ({', '.join(changed)}); cannot resume")
+    ckpt.load_strict(method.backbone, saved.backbone, what=f"{config.backbone} backbone")
+    ckpt.load_strict(method, {**{f"backbone.{k}": v for k, v in saved.backbone.items()}, **saved.method_state},
+                     what=f"{config.method} method")
+    optimizer.load_state_dict(saved.training["optimizer"])
+    return train.Position(saved.training["step"], saved.training["epoch"], saved.training["batch"])
