@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from vidkit import checkpoint as ckpt
 from vidkit.engine import dist, train
@@ -109,8 +110,6 @@ def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = 
         grad_clip=config.grad_clip, checkpoint_every=config.checkpoint_every, log_every=config.log_every, workers=config.workers,
         seed=config.seed, amp=config.amp,
     )
-    import torch
-
     torch.manual_seed(config.seed)  # identical initial weights on every DDP rank
     backbone = create_backbone(config.backbone)
     method = create_method(config.method, backbone, num_videos=len(videos), **config.method_options)

@@ -104,3 +104,15 @@ def test_tensorboard_scalars(runner, frames, tmp_path):
     events.Reload()
     assert {"train/loss", "train/lr", "train/samples_per_s"} <= set(events.Tags()["scalars"])
     assert [e.step for e in events.Scalars("train/loss")] == [4]
+
+
+def test_embed_flow_modalities(runner, synth_dir, tmp_path):
+    frames = tmp_path / "flow.h5"
+    assert runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(frames), "--flow"]).exit_code == 0
+    for modality in ("u", "v"):
+        result = runner.invoke(app, ["embed", str(frames), "--backbone", "tiny", "-o", str(tmp_path / f"{modality}.h5"),
+                                     "--modality", modality, "--clip-len", "4", "--size", "32", "--clips-per-video", "2",
+                                     "--workers", "0", "--json"])
+        assert result.exit_code == 0, result.stderr
+        features = read_features(tmp_path / f"{modality}.h5")
+        assert len(features) == 18 and features.config["modality"] == modality and np.isfinite(features.features).all()

@@ -37,8 +37,7 @@ def test_epoch_sampler_ranks_partition_the_epoch(size, world, seed, epoch):
     indices = [i for share in shares for i, _ in share]
     assert len(indices) == len(set(indices)) == size // world * world
     assert all(len(s) == size // world for s in shares)
-    resumed = list(EpochSampler(size, seed=seed, epoch=epoch, rank=0, world=world, start=2))
-    assert resumed == shares[0][2:]
+    assert shares[0] == list(EpochSampler(size, seed=seed, epoch=epoch, rank=0, world=world))  # seeded: repeatable
 
 
 def test_jitter_is_one_draw_for_the_whole_clip():
@@ -54,3 +53,14 @@ def test_rotate_and_grey():
     assert transforms.rotate90(transforms.rotate90(x, 1), 3).equal(x)
     grey = transforms.random_grey(torch.rand(3, 4, 4), np.random.default_rng(1), p=1.0)
     assert grey[0].equal(grey[1]) and grey[1].equal(grey[2])
+
+
+def test_run_sampler_continues_epochs_and_resumes_mid_run():
+    from itertools import islice
+
+    from vidkit.data.datasets import RunSampler
+
+    run = list(islice(RunSampler(10, seed=3, batch_size=4), 24))  # 2 batches (8 samples) per epoch
+    epochs = [list(EpochSampler(10, seed=3, epoch=e))[:8] for e in range(3)]
+    assert run == epochs[0] + epochs[1] + epochs[2]
+    assert list(islice(RunSampler(10, seed=3, batch_size=4, start_step=3), 12)) == run[12:24]

@@ -111,3 +111,13 @@ def test_two_process_ddp_ends_with_identical_weights(frames, tmp_path):
         torch.testing.assert_close(rank0[key], rank1[key], msg=f"{key} differs between ranks")
     start = ckpt.load(tmp_path / "ddp.pt")
     assert start.training["step"] == 3  # rank 0 wrote the checkpoint
+
+
+def test_gradient_clipping_bounds_the_update(frames, tmp_path):
+    """With a tiny clip norm and plain SGD, no parameter moves further than lr * clip."""
+    start = pretraining.pretrain(frames, tmp_path / "a.pt", _config(steps=1, lr=0.0))
+    clipped = pretraining.pretrain(frames, tmp_path / "b.pt", _config(steps=1, lr=1.0, grad_clip=1e-3, schedule="constant", weight_decay=0.0))
+    assert start.steps == clipped.steps == 1
+    a, b = ckpt.load(tmp_path / "a.pt").backbone, ckpt.load(tmp_path / "b.pt").backbone
+    moved = torch.sqrt(sum(((b[k] - a[k]) ** 2).sum() for k in a if k.endswith("weight") and "features" in k))
+    assert 0 < float(moved) <= 1e-3 * 1.0 + 1e-6

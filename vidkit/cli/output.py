@@ -51,19 +51,21 @@ def error(message: str) -> None:
 
 
 @contextmanager
-def progress(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr; yields `update(done, total)`. Silent with `--quiet`."""
+def progress(description: str) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr; yields `update(done, total, status="")`, where `status` is shown
+    beside the bar (a training loss and throughput, say). Silent with `--quiet`."""
     if verbosity < 0:
-        yield lambda done, total: None
+        yield lambda done, total, status="": None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+               TextColumn("{task.fields[status]}"))
     # Off when stderr is no terminal (pipes, CI logs): a bar there is only noise.
     with Progress(*columns, console=console(), transient=True, disable=not console().is_terminal) as bar:
-        task = bar.add_task(description, total=None)
+        task = bar.add_task(description, total=None, status="")
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(done: int, total: int, status: str = "") -> None:
+            bar.update(task, completed=done, total=total, status=status)
 
         yield update

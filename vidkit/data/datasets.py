@@ -20,17 +20,16 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
 
 
 class EpochSampler(Sampler):
-    """Yields `(index, epoch)` for one epoch: a seeded permutation, this rank's share, from `start` on.
+    """Yields `(index, epoch)` for one epoch: a seeded permutation, this rank's share of it.
 
     Each rank takes every `world`-th index of the same permutation (the tail that does not divide
-    evenly is dropped, so every rank runs the same number of steps). `start` skips samples already
-    seen, which is how a resumed run picks up in the middle of an epoch.
+    evenly is dropped, so every rank runs the same number of steps).
     """
 
-    def __init__(self, size: int, *, seed: int, epoch: int, rank: int = 0, world: int = 1, start: int = 0, shuffle: bool = True):
+    def __init__(self, size: int, *, seed: int, epoch: int, rank: int = 0, world: int = 1, shuffle: bool = True):
         order = np.random.default_rng([seed, epoch]).permutation(size) if shuffle else np.arange(size)
         share = size // world
-        self.indices = order[rank : share * world : world][start:]
+        self.indices = order[rank : share * world : world]
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
@@ -38,6 +37,24 @@ class EpochSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class RunSampler(Sampler):
+    """`EpochSampler` after `EpochSampler`, from a given step on, without end: one DataLoader (and one
+    set of worker processes) serves a whole run. Each epoch gives this rank whole batches only."""
+
+    def __init__(self, size: int, *, seed: int, batch_size: int, start_step: int = 0, rank: int = 0, world: int = 1):
+        self.size, self.seed, self.rank, self.world = size, seed, rank, world
+        self.per_epoch = size // world // batch_size * batch_size
+        self.start = divmod(start_step * batch_size, self.per_epoch)  # (epoch, samples into it)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch, skip = self.start
+        while True:
+            sampler = EpochSampler(self.size, seed=self.seed, epoch=epoch, rank=self.rank, world=self.world)
+            for index in sampler.indices[skip : self.per_epoch]:
+                yield int(index), epoch
+            epoch, skip = epoch + 1, 0
 
 
 def worker_init(_worker_id: int) -> None:

@@ -55,7 +55,7 @@ class TrainConfig:
 
 @dataclass
 class Position:
-    """Where a run is: optimizer steps done, and the epoch and batch within it to continue from."""
+    """Where a run is: optimizer steps done, and (derived from it, for the record) epoch and batch."""
 
     step: int = 0
     epoch: int = 0
@@ -78,17 +78,15 @@ def make_optimizer(method: SSLMethod, config: TrainConfig) -> torch.optim.SGD:
     return torch.optim.SGD(method.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
-def _loader(dataset: Dataset, config: TrainConfig, position: Position, device: torch.device) -> DataLoader:
-    from vidkit.data.datasets import EpochSampler, worker_init
+def _loader(dataset: Dataset, config: TrainConfig, start_step: int, device: torch.device) -> DataLoader:
+    """One loader for the whole run, starting at `start_step` (the sampler never ends; `fit` stops)."""
+    from vidkit.data.datasets import RunSampler, worker_init
 
-    sampler = EpochSampler(
-        len(dataset), seed=config.seed, epoch=position.epoch, rank=dist.rank(), world=dist.world_size(),
-        start=position.batch * config.batch_size,
-    )
+    sampler = RunSampler(len(dataset), seed=config.seed, batch_size=config.batch_size, start_step=start_step,
+                         rank=dist.rank(), world=dist.world_size())
     return DataLoader(
         dataset, batch_size=config.batch_size, sampler=sampler, drop_last=True, num_workers=config.workers,
-        pin_memory=device.type == "cuda", worker_init_fn=worker_init, persistent_workers=False,
-        prefetch_factor=4 if config.workers else None,
+        pin_memory=device.type == "cuda", worker_init_fn=worker_init, prefetch_factor=4 if config.workers else None,
     )
 
 
@@ -122,7 +120,8 @@ def fit(
         TrainingDivergedError: the loss became NaN or infinite.
         VidkitError: the dataset holds less than one batch per rank.
     """
-    if steps_per_epoch(len(dataset), config.batch_size) == 0:
+    per_epoch = steps_per_epoch(len(dataset), config.batch_size)
+    if per_epoch == 0:
         raise VidkitError(
             f"{len(dataset)} samples make no full batch of {config.batch_size} per process; lower --batch-size"
         )
@@ -135,27 +134,24 @@ def fit(
     loss_value, started, samples = math.nan, time.perf_counter(), 0
     method.train()
     try:
-        while position.step < config.steps:
-            for batch in _loader(dataset, config, position, device):
-                loss_value = _step(model, method, optimizer, _to_device(batch, device), config, position.step, device)
-                position.step += 1
-                position.batch += 1
-                samples += config.batch_size * dist.world_size()
-                rate = samples / (time.perf_counter() - started)
-                if position.step % config.log_every == 0 or position.step == config.steps:
-                    losses.append((position.step, loss_value))
-                    if writer:
-                        writer.add_scalar("train/loss", loss_value, position.step)
-                        writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], position.step)
-                        writer.add_scalar("train/samples_per_s", rate, position.step)
-                if progress:
-                    progress(position.step, config.steps, loss_value, rate)
-                if position.step >= config.steps:
-                    break
-                if config.checkpoint_every and position.step % config.checkpoint_every == 0 and dist.is_main():
-                    save(method, optimizer, position, False)
-            else:
-                position.epoch, position.batch = position.epoch + 1, 0
+        for batch in _loader(dataset, config, position.step, device):
+            if position.step >= config.steps:
+                break
+            loss_value = _step(model, method, optimizer, _to_device(batch, device), config, position.step, device)
+            position.step += 1
+            position.epoch, position.batch = divmod(position.step, per_epoch)
+            samples += config.batch_size * dist.world_size()
+            rate = samples / (time.perf_counter() - started)
+            if position.step % config.log_every == 0 or position.step == config.steps:
+                losses.append((position.step, loss_value))
+                if writer:
+                    writer.add_scalar("train/loss", loss_value, position.step)
+                    writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], position.step)
+                    writer.add_scalar("train/samples_per_s", rate, position.step)
+            if progress:
+                progress(position.step, config.steps, loss_value, rate)
+            if config.checkpoint_every and position.step % config.checkpoint_every == 0 and position.step < config.steps and dist.is_main():
+                save(method, optimizer, position, False)
         if dist.is_main():
             save(method, optimizer, position, True)
     finally:

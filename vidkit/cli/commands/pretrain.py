@@ -78,7 +78,7 @@ def pretrain(
     )
     with progress("pretraining") as update:
         result = pretraining.pretrain(frames, output, config, resume=resume, tensorboard_dir=tensorboard,
-                                      progress=lambda step, total, loss_, rate: update(step, total))
+                                      progress=lambda step, total, loss_, rate: update(step, total, f"loss {loss_:.4f}  {rate:.1f} samples/s"))
     if result.losses:
         console().print("loss: " + "  ".join(f"{s}:{v:.3f}" for s, v in result.losses[-5:]))
     text = f"{output}: {result.steps} steps, final loss {result.final_loss:.4f}, {result.seconds:.1f} s"
