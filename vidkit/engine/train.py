@@ -10,7 +10,6 @@ and a resumed run follows the curve of an uninterrupted one (a test checks it).
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -25,9 +24,6 @@ from vidkit.engine.device import autocast
 from vidkit.engine.schedule import lr_factor
 from vidkit.errors import VidkitError
 from vidkit.methods.base import SSLMethod
-
-log = logging.getLogger("vidkit")
-
 
 class TrainingDivergedError(VidkitError):
     """The loss became NaN or infinite."""
