@@ -9,7 +9,6 @@ Keys (docs/formats.md has the full table):
 
 from __future__ import annotations
 
-import os
 import pickle
 import zipfile
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from torch import nn
 
 from vidkit import __version__
 from vidkit.errors import VidkitError
+from vidkit.io.atomic import atomic_path
 
 FORMAT = "vidkit.ckpt/1"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -120,9 +120,8 @@ def save(checkpoint: Checkpoint, path: str | Path) -> None:
         "training": checkpoint.training,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def load(path: str | Path) -> Checkpoint:

@@ -71,11 +71,11 @@ def _model_and_recipe(checkpoint: Path | None, backbone: str | None, seed: int):
     return model, recipe, {"checkpoint": None, "backbone": backbone}
 
 
-def clip_items(store: FrameStore, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
-    """`(rows, 2)` of `(video, start)`: evenly spaced clips, or one clip per frame."""
+def clip_items(n_frames: np.ndarray, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
+    """`(rows, 2)` of `(video, start)`: evenly spaced clips, or one clip per frame (`n_frames` of every video)."""
     rows = []
     for video in videos:
-        n = store.n_frames(int(video))
+        n = int(n_frames[video])
         starts = np.arange(n) if per_frame else sampling.evenly_spaced_starts(n, span, clips_per_video)
         rows.append(np.stack([np.full(len(starts), video), starts], axis=1))
     return np.concatenate(rows).astype(np.int64)
@@ -109,7 +109,8 @@ def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: 
     if modality in ("u", "v") and not store.has_flow:
         raise VidkitError(f"--modality {modality} needs flow: {frames} was extracted without --flow")
     split, videos = select_videos(store, config.split)
-    items = clip_items(store, videos, (clip_len - 1) * stride + 1, config.clips_per_video, config.per_frame)
+    table = store.table()
+    items = clip_items(table["n_frames"], videos, (clip_len - 1) * stride + 1, config.clips_per_video, config.per_frame)
     dataset = ClipDataset(store, items, clip_len=clip_len, stride=stride, size=size, modality=modality,
                           mean=recipe.mean, std=recipe.std)
     device = resolve_device(config.device)
@@ -123,7 +124,6 @@ def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: 
             done += len(clips)
             if progress:
                 progress(done, len(items))
-    table = store.table()
     ends = np.minimum(items[:, 1] + (clip_len - 1) * stride, table["n_frames"][items[:, 0]] - 1)
     result = FeatureStore(
         features=np.concatenate(chunks), video_index=items[:, 0], video_id=table["id"][items[:, 0]],

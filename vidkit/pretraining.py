@@ -148,7 +148,6 @@ def _restore(path: Path, method, optimizer, config: PretrainConfig) -> train.Pos
     if saved.hparams != method.hparams():
         changed = sorted(k for k in method.hparams() if saved.hparams.get(k) != method.hparams()[k])
         raise VidkitError(f"{path} was trained with other {config.method} options ({', '.join(changed)}); cannot resume")
-    ckpt.load_strict(method.backbone, saved.backbone, what=f"{config.backbone} backbone")
     ckpt.load_strict(method, {**{f"backbone.{k}": v for k, v in saved.backbone.items()}, **saved.method_state},
                      what=f"{config.method} method")
     optimizer.load_state_dict(saved.training["optimizer"])

@@ -15,7 +15,6 @@ Written once, to a temporary name renamed into place at the end (atomic).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,8 @@ import h5py
 import numpy as np
 
 from vidkit import __version__
-from vidkit.errors import StoreSchemaError
+from vidkit.io.atomic import atomic_path
+from vidkit.io.store import check_schema, open_h5
 
 SCHEMA = "vidkit.features/1"
 
@@ -52,8 +52,7 @@ def write_features(path: str | Path, store: FeatureStore, created_by: str = "vid
     """Write atomically (temporary file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as handle:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs.update(schema=SCHEMA, vidkit_version=__version__, created_by=created_by,
                             config=json.dumps(store.config, sort_keys=True))
         rows = max(1, min(len(store), 4096))
@@ -62,26 +61,17 @@ def write_features(path: str | Path, store: FeatureStore, created_by: str = "vid
         handle.create_dataset("video_id", data=np.asarray(store.video_id, dtype=object), dtype=h5py.string_dtype())
         for name in ("clip_start", "clip_end", "label"):
             handle.create_dataset(name, data=getattr(store, name).astype(np.int64))
-    os.replace(tmp, path)
 
 
 def read_features(path: str | Path) -> FeatureStore:
     """Read a whole feature store.
 
     Raises:
-        StoreSchemaError: missing file, not HDF5, or not `vidkit.features/1`.
+        StoreSchemaError: missing file, not HDF5, or not `vidkit.features/1` (from `store.open_h5` / `check_schema`).
     """
     path = Path(path)
-    if not path.is_file():
-        raise StoreSchemaError(f"no such feature store: {path}")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise StoreSchemaError(f"{path} is not a readable HDF5 file") from exc
-    with handle:
-        found = handle.attrs.get("schema")
-        if found != SCHEMA:
-            raise StoreSchemaError(f"{path} is not a feature store (schema {found!r}; expected {SCHEMA!r})")
+    with open_h5(path, "r") as handle:
+        check_schema(handle, path, SCHEMA, "feature store")
         return FeatureStore(
             features=handle["features"][()],
             video_index=handle["video_index"][()],

@@ -8,7 +8,6 @@ Flow images (`flow_x_00001.jpg`, ...) and other files are ignored.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import cv2
 import numpy as np
 
 from vidkit.errors import StoreConfigError, VideoDecodeError
+from vidkit.io.atomic import atomic_path
 from vidkit.io.video import output_size
 
 FRAME_NAME = re.compile(r"^(?:frame|image_|img_)?(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
@@ -144,6 +144,5 @@ def _read_tsv(path: Path) -> dict[str, str]:
 
 
 def _write_tsv(path: Path, rows: dict[str, str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(f"{k}\t{v}\n" for k, v in rows.items()))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(f"{k}\t{v}\n" for k, v in rows.items()))

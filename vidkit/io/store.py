@@ -36,6 +36,7 @@ import simplejpeg
 
 from vidkit import __version__
 from vidkit.errors import ClipRangeError, StoreConfigError, StoreSchemaError
+from vidkit.io.atomic import atomic_path
 
 SCHEMA = "vidkit.frames/1"
 CODECS = ("jpeg", "raw")
@@ -133,7 +134,8 @@ def decode_image_into(out: np.ndarray, data: np.ndarray, codec: str) -> None:
 # ---------------------------------------------------------------------------- reading
 
 
-def _open_h5(path: Path, mode: str) -> h5py.File:
+def open_h5(path: Path, mode: str) -> h5py.File:
+    """Open an HDF5 file; a missing or non-HDF5 file is a one-line `StoreSchemaError`."""
     try:
         # A bigger chunk cache keeps the last chunks of the byte stream hot for consecutive clips.
         return h5py.File(path, mode, rdcc_nbytes=16 << 20, rdcc_nslots=10007)
@@ -143,11 +145,12 @@ def _open_h5(path: Path, mode: str) -> h5py.File:
         raise StoreSchemaError(f"{path} is not a readable HDF5 file ({str(exc).splitlines()[0]})") from exc
 
 
-def _check_schema(handle: h5py.File, path: Path) -> None:
+def check_schema(handle: h5py.File, path: Path, schema: str = SCHEMA, kind: str = "frame store") -> None:
+    """Raise `StoreSchemaError` unless the file's `schema` attribute is `schema`."""
     found = handle.attrs.get("schema")
-    if found != SCHEMA:
+    if found != schema:
         what = f"schema {found!r}" if found else "no vidkit schema"
-        raise StoreSchemaError(f"{path} is not a frame store ({what}; expected {SCHEMA!r})")
+        raise StoreSchemaError(f"{path} is not a {kind} ({what}; expected {schema!r})")
 
 
 def _read_rows(dataset: h5py.Dataset, start: int, count: int) -> np.ndarray:
@@ -175,8 +178,8 @@ class FrameStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with _open_h5(self.path, "r") as handle:
-            _check_schema(handle, self.path)
+        with open_h5(self.path, "r") as handle:
+            check_schema(handle, self.path)
             self.config = StoreConfig.from_json(handle.attrs["config"])
             self.num_videos = int(handle.attrs["num_videos"])
             self.complete = bool(handle.attrs["complete"])
@@ -198,7 +201,7 @@ class FrameStore:
 
     def _h5(self) -> h5py.File:
         if self._handle is None or self._pid != os.getpid():
-            self._handle, self._pid = _open_h5(self.path, "r"), os.getpid()
+            self._handle, self._pid = open_h5(self.path, "r"), os.getpid()
             self._layout_cache, self._streams = {}, {}
         return self._handle
 
@@ -345,8 +348,7 @@ def _string_dataset(group: h5py.Group, name: str) -> None:
 
 def _create_skeleton(path: Path, config: StoreConfig, created_by: str) -> None:
     """Write an empty store to a temporary name and move it into place, so `path` is never half-made."""
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as handle:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs.update(
             schema=SCHEMA,
             vidkit_version=__version__,
@@ -376,7 +378,6 @@ def _create_skeleton(path: Path, config: StoreConfig, created_by: str) -> None:
         _string_dataset(failures, "source")
         _string_dataset(failures, "error")
         failures.attrs["num_failures"] = 0
-    os.replace(tmp, path)
 
 
 def _write_at(dataset: h5py.Dataset, at: int, values) -> None:
@@ -428,9 +429,9 @@ class FrameStoreWriter:
         self.path = Path(path)
         if not self.path.exists():
             _create_skeleton(self.path, config, created_by)
-        self._h5 = _open_h5(self.path, "r+")
+        self._h5 = open_h5(self.path, "r+")
         try:
-            _check_schema(self._h5, self.path)
+            check_schema(self._h5, self.path)
             stored = StoreConfig.from_json(self._h5.attrs["config"])
             if stored != config:
                 raise StoreConfigError(_config_mismatch(self.path, stored, config))

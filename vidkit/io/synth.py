@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from vidkit.errors import VidkitError
+from vidkit.io.atomic import atomic_path
 
 # (name, dx, dy, spin, growth): per-frame displacement as a fraction of the frame size, rotation
 # in degrees per frame, and relative size change per frame.
@@ -138,8 +139,7 @@ def write_video(path: Path, video: np.ndarray, fps: int = FPS) -> None:
     height, width = video.shape[1:3]
     if height % 2 or width % 2:
         raise VidkitError(f"H.264 needs even frame sizes, got {width}x{height}")
-    tmp = path.with_name(path.name + ".tmp")
-    with av.open(str(tmp), mode="w", format="mp4") as container:
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "12", "preset": "veryfast"}
@@ -148,7 +148,6 @@ def write_video(path: Path, video: np.ndarray, fps: int = FPS) -> None:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    tmp.replace(path)
 
 
 def make_dataset(out_dir: Path, config: SynthConfig = SynthConfig()) -> SynthResult:
@@ -193,6 +192,5 @@ def make_dataset(out_dir: Path, config: SynthConfig = SynthConfig()) -> SynthRes
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in lines))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in lines))
