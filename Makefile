@@ -46,6 +46,8 @@ test-fast: install
 bench: install
 	$(PY) bench/extract.py
 	$(PY) bench/train.py
+	$(PY) bench/retrieve.py
+	$(PY) bench/tsne.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .hypothesis

@@ -59,3 +59,17 @@ def runner():
     from typer.testing import CliRunner
 
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def synth_frames(synth_dir, tmp_path_factory) -> Path:
+    """The tiny synth dataset's frame store, with flow and the train01/test01 splits."""
+    from vidkit import extraction
+    from vidkit.io.annotations import load_annotations
+    from vidkit.io.flow import best_algorithm
+    from vidkit.io.store import StoreConfig
+
+    path = tmp_path_factory.mktemp("frames") / "frames.h5"
+    extraction.extract_frames([synth_dir / "videos"], path, config=StoreConfig(flow=best_algorithm()),
+                              annotations=load_annotations(synth_dir / "splits", "ucf101"))
+    return path

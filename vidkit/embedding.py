@@ -6,8 +6,11 @@ size, modality, mean/std) gives the defaults; explicit options override them.
 
 Rows: `clips_per_video` evenly spaced clips per video (first and last included), centre-cropped
 after resizing the short side; or, with `per_frame`, one clip starting at every frame (for t-SNE).
-Pooling `avg` is the backbone's global average pool. A 2D backbone fed a clip of T frames embeds
-each frame and averages the T feature vectors, unless it was built to take the frames as channels.
+Pooling `avg` is the backbone's global average pool. Pooling `iic` is IIC's retrieval feature
+(iic.md 7.5): the last convolutional map max-pooled over 2x2 spatial windows (stride 2, time
+untouched) and flattened, 512x2x3x3 = 9216 values for a 16x112x112 clip through r3d/r21d/c3d.
+A 2D backbone fed a clip of T frames embeds each frame and averages the T feature vectors,
+unless it was built to take the frames as channels.
 """
 
 from __future__ import annotations
@@ -21,14 +24,13 @@ from torch.utils.data import DataLoader
 
 from vidkit import checkpoint as ckpt
 from vidkit.data import sampling
-from vidkit.data.datasets import ClipDataset, worker_init
+from vidkit.data.datasets import MODALITIES, ClipDataset, worker_init
 from vidkit.engine.device import autocast, resolve_device
 from vidkit.errors import VidkitError
 from vidkit.io.features import FeatureStore, write_features
 from vidkit.io.store import FrameStore
 
-POOLINGS = ("avg",)
-MODALITIES = ("rgb", "res", "u", "v")
+POOLINGS = ("avg", "iic")
 
 
 @dataclass
@@ -71,6 +73,13 @@ def _model_and_recipe(checkpoint: Path | None, backbone: str | None, seed: int):
     return model, recipe, {"checkpoint": None, "backbone": backbone}
 
 
+def scaled_resize(recipe: ckpt.InputRecipe, size: int) -> tuple[int, int] | None:
+    """The recipe's pre-crop resize, scaled when a different crop size is asked for."""
+    if not recipe.resize:
+        return None
+    return tuple(round(r * size / recipe.size) for r in recipe.resize)
+
+
 def clip_items(n_frames: np.ndarray, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
     """`(rows, 2)` of `(video, start)`: evenly spaced clips, or one clip per frame (`n_frames` of every video)."""
     rows = []
@@ -81,12 +90,22 @@ def clip_items(n_frames: np.ndarray, videos: np.ndarray, span: int, clips_per_vi
     return np.concatenate(rows).astype(np.int64)
 
 
-def _features(model, clips: torch.Tensor) -> torch.Tensor:
+def pooled(model, x: torch.Tensor, pooling: str) -> torch.Tensor:
+    """One model input -> `(B, D)` features with the given pooling."""
+    if pooling == "avg":
+        return model(x)
+    fmap = model.forward_features(x)
+    window = (1, 2, 2) if fmap.dim() == 5 else (2, 2)
+    pool = torch.nn.functional.max_pool3d if fmap.dim() == 5 else torch.nn.functional.max_pool2d
+    return pool(fmap, window).flatten(1)
+
+
+def clip_features(model, clips: torch.Tensor, pooling: str = "avg") -> torch.Tensor:
     """`(B, C, T, H, W)` -> `(B, D)`; a 3-channel 2D net embeds each frame and averages over time."""
     if model.dims == 2 and model.in_channels == clips.shape[1]:
         b, c, t, h, w = clips.shape
-        return model(clips.transpose(1, 2).reshape(b * t, c, h, w)).view(b, t, -1).mean(dim=1)
-    return model(clips)
+        return pooled(model, clips.transpose(1, 2).reshape(b * t, c, h, w), pooling).view(b, t, -1).mean(dim=1)
+    return pooled(model, clips, pooling)
 
 
 def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: str | None = None,
@@ -112,7 +131,7 @@ def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: 
     table = store.table()
     items = clip_items(table["n_frames"], videos, (clip_len - 1) * stride + 1, config.clips_per_video, config.per_frame)
     dataset = ClipDataset(store, items, clip_len=clip_len, stride=stride, size=size, modality=modality,
-                          mean=recipe.mean, std=recipe.std)
+                          mean=recipe.mean, std=recipe.std, resize=scaled_resize(recipe, size))
     device = resolve_device(config.device)
     loader = DataLoader(dataset, batch_size=config.batch_size, num_workers=config.workers,
                         worker_init_fn=worker_init, pin_memory=device.type == "cuda")
@@ -120,7 +139,7 @@ def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: 
     chunks, done = [], 0
     with torch.no_grad(), autocast(device):
         for clips in loader:
-            chunks.append(_features(model, clips.to(device, non_blocking=True)).float().cpu().numpy())
+            chunks.append(clip_features(model, clips.to(device, non_blocking=True), config.pooling).float().cpu().numpy())
             done += len(clips)
             if progress:
                 progress(done, len(items))

@@ -8,7 +8,7 @@ Builds the dataset a method asks for, the backbone and the method, then runs the
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +20,36 @@ from vidkit.engine.device import resolve_device
 from vidkit.errors import VidkitError
 from vidkit.io.store import FrameStore
 
-# Input recipes of the methods (the paper defaults); explicit options override them.
-DEFAULT_SIZE = {"tce": 224}
-DEFAULT_CLIP_LEN = {"tce": 1}
+
+@dataclass(frozen=True)
+class MethodDefaults:
+    """A method's paper settings; every explicit option overrides them."""
+
+    backbone: str
+    size: int
+    clip_len: int
+    epochs: float
+    batch_size: int
+    lr: float
+    milestones: tuple[float, ...]  # of the step schedule, as fractions of the run
+    gamma: float
+    mean: tuple[float, ...] = ckpt.IMAGENET_MEAN
+    std: tuple[float, ...] = ckpt.IMAGENET_STD
+    resize: tuple[float, float] | None = None  # frames resized to (h, w) * size before the crop
+
+
+# TCE (tce.md 3): 224 px frames, batch 100, lr 0.03, x0.1 at epoch 25 of 50.
+# IIC (iic.md 2, 6): 16-frame clips cropped to 112 from 128x171, values in [0, 1] (no mean/std),
+# batch 16, lr 0.01, x0.2 at epochs 45, 90, 125 and 160 of 240.
+_IIC = MethodDefaults(backbone="r3d", size=112, clip_len=16, epochs=240, batch_size=16, lr=0.01,
+                      milestones=tuple(e / 240 for e in (45, 90, 125, 160)), gamma=0.2,
+                      mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), resize=(128 / 112, 171 / 112))
+METHOD_DEFAULTS = {
+    "tce": MethodDefaults(backbone="resnet18", size=224, clip_len=1, epochs=50, batch_size=100, lr=0.03,
+                          milestones=(0.5,), gamma=0.1),
+    "iic": _IIC,
+    "cmc": _IIC,
+}
 
 
 @dataclass
@@ -30,14 +57,14 @@ class PretrainConfig:
     """Everything `vidkit pretrain` takes. `steps` wins over `epochs` when both are given."""
 
     method: str = "tce"
-    backbone: str = "resnet18"
-    epochs: float | None = 50
+    backbone: str | None = None  # None (here and below): the method's default, METHOD_DEFAULTS
+    epochs: float | None = None
     steps: int | None = None
-    batch_size: int = 100
-    lr: float = 0.03
+    batch_size: int | None = None
+    lr: float | None = None
     momentum: float = 0.9
     weight_decay: float = 1e-4
-    schedule: str = "step"  # TCE: x0.1 halfway (epoch 25 of 50)
+    schedule: str = "step"  # at the method's milestones
     warmup_steps: int = 0
     grad_clip: float | None = None
     clip_len: int | None = None
@@ -50,6 +77,21 @@ class PretrainConfig:
     log_every: int = 10
     amp: bool = True
     method_options: dict = field(default_factory=dict)
+
+    def resolved(self) -> PretrainConfig:
+        """This config with every unset option filled in from the method's defaults."""
+        if self.method not in METHOD_DEFAULTS:
+            raise VidkitError(f"unknown method {self.method!r}; choose one of {', '.join(METHOD_DEFAULTS)}")
+        d = METHOD_DEFAULTS[self.method]
+        return replace(self, backbone=self.backbone or d.backbone, batch_size=self.batch_size or d.batch_size,
+                       lr=d.lr if self.lr is None else self.lr, epochs=self.epochs or d.epochs,
+                       size=self.size or d.size, clip_len=self.clip_len or d.clip_len)
+
+    def recipe(self) -> ckpt.InputRecipe:
+        d = METHOD_DEFAULTS[self.method]
+        resize = (round(d.resize[0] * self.size), round(d.resize[1] * self.size)) if d.resize else None
+        # The exported backbone is the view-1 (RGB) network; IIC's shared one also takes `--modality res|u|v`.
+        return ckpt.InputRecipe(clip_len=self.clip_len, size=self.size, mean=d.mean, std=d.std, resize=resize)
 
 
 @dataclass
@@ -76,11 +118,17 @@ def select_videos(store: FrameStore, split: str | None) -> tuple[str, np.ndarray
 
 
 def _dataset(method_name: str, store: FrameStore, videos: np.ndarray, recipe: ckpt.InputRecipe, seed: int, options: dict):
-    from vidkit.data.datasets import FramePairDataset
+    from vidkit.data.datasets import ClipPairDataset, FramePairDataset
 
     if method_name == "tce":
         return FramePairDataset(store, videos, size=recipe.size, window=options.get("window", 1), seed=seed,
                                 mean=recipe.mean, std=recipe.std, rotation=options.get("rotation", True))
+    if method_name in ("iic", "cmc"):
+        view2 = options.get("view2", "res")
+        if view2 in ("u", "v") and not store.has_flow:
+            raise VidkitError(f"--view2 {view2} needs flow: {store.path} was extracted without --flow")
+        return ClipPairDataset(store, videos, clip_len=recipe.clip_len, stride=recipe.stride, size=recipe.size,
+                               resize=recipe.resize, view2=view2, seed=seed, mean=recipe.mean, std=recipe.std)
     raise VidkitError(f"no dataset for method {method_name!r}")
 
 
@@ -95,21 +143,21 @@ def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = 
     from vidkit.methods import create_method
     from vidkit.models import create_backbone
 
-    device = resolve_device(config.device)
-    dist.init(device)
+    config = config.resolved()
     store = FrameStore(frames)
     split, videos = select_videos(store, config.split)
-    recipe = ckpt.InputRecipe(clip_len=config.clip_len or DEFAULT_CLIP_LEN.get(config.method, 16),
-                              size=config.size or DEFAULT_SIZE.get(config.method, 112))
+    recipe = config.recipe()
     steps = config.steps or math.ceil(config.epochs * train.steps_per_epoch(len(videos), config.batch_size))
     if steps <= 0:
         raise VidkitError(f"{len(videos)} videos make no full batch of {config.batch_size}; lower --batch-size")
     train_config = train.TrainConfig(
         steps=steps, batch_size=config.batch_size, lr=config.lr, momentum=config.momentum,
         weight_decay=config.weight_decay, schedule=config.schedule, warmup_steps=config.warmup_steps,
-        grad_clip=config.grad_clip, checkpoint_every=config.checkpoint_every, log_every=config.log_every, workers=config.workers,
+        milestones=METHOD_DEFAULTS[config.method].milestones, gamma=METHOD_DEFAULTS[config.method].gamma, grad_clip=config.grad_clip, checkpoint_every=config.checkpoint_every, log_every=config.log_every, workers=config.workers,
         seed=config.seed, amp=config.amp,
     )
+    device = resolve_device(config.device)
+    dist.init(device)
     torch.manual_seed(config.seed)  # identical initial weights on every DDP rank
     backbone = create_backbone(config.backbone)
     method = create_method(config.method, backbone, num_videos=len(videos), **config.method_options)

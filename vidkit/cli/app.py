@@ -14,11 +14,15 @@ import typer
 
 from vidkit import __version__
 from vidkit.cli import output
+from vidkit.cli.commands.build_index import build_index
 from vidkit.cli.commands.embed import embed
 from vidkit.cli.commands.extract_frames import extract_frames
+from vidkit.cli.commands.finetune import finetune
 from vidkit.cli.commands.info import info
 from vidkit.cli.commands.pretrain import pretrain
+from vidkit.cli.commands.retrieve import retrieve
 from vidkit.cli.commands.synth import synth
+from vidkit.cli.commands.tsne import tsne
 from vidkit.errors import VidkitError
 
 app = typer.Typer(
@@ -73,7 +77,11 @@ _register(synth, "synth", "Data")
 _register(extract_frames, "extract-frames", "Data")
 _register(info, "info", "Data")
 _register(pretrain, "pretrain", "Learn")
+_register(finetune, "finetune", "Learn")
 _register(embed, "embed", "Analyse")
+_register(build_index, "build-index", "Analyse")
+_register(retrieve, "retrieve", "Analyse")
+_register(tsne, "tsne", "Analyse")
 
 
 def main() -> None:

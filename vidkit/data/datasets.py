@@ -111,36 +111,140 @@ class FramePairDataset(Dataset):
         return sample
 
 
-class ClipDataset(Dataset):
-    """Evaluation clips `(C, T, H, W)`: fixed `(video, start)` pairs, short side resized, centre crop.
+def flow_frames(store: FrameStore, video: int) -> int:
+    """Flow frames of a video: one fewer than its RGB frames (each is the motion to the next frame)."""
+    return max(store.n_frames(video) - 1, 1)
 
-    Modalities: `rgb`; `res` (residual frames, each frame minus the one before it, mapped from
-    [-1, 1] to [0, 1] as IIC does, not mean/std-normalised); `u`/`v` (flow, repeated to 3 channels
-    as IIC decodes it, normalised with mean/std 0.5).
+
+MODALITIES = ("rgb", "res", "res-raw", "diff", "u", "v")
+DIFFERENCES = ("res", "res-raw", "diff")  # modalities made of frame differences
+
+
+def read_view(store: FrameStore, video: int, start: int, clip_len: int, stride: int, modality: str) -> torch.Tensor:
+    """Float `(T', C, H, W)` in [0, 1] of one modality: the difference modalities read one frame more
+    (T + 1 frames, so every difference is a real one), `u`/`v` one flow component repeated to 3
+    channels (as IIC decodes it)."""
+    if modality in ("u", "v"):
+        indices = sampling.clip_indices(start, clip_len, stride, flow_frames(store, video))
+        return transforms.to_float(store.read_frames(video, indices, stream=modality)).expand(-1, 3, -1, -1)
+    extra = 1 if modality in DIFFERENCES else 0
+    indices = sampling.clip_indices(start, clip_len + extra, stride, store.n_frames(video))
+    return transforms.to_float(store.read_frames(video, indices))
+
+
+def finish_view(x: torch.Tensor, modality: str, mean, std) -> torch.Tensor:
+    """Cropped `(T', C, S, S)` -> model input `(C, T, S, S)`.
+
+    - `res`: each frame minus the one before it, mapped from [-1, 1] to [0, 1] as IIC pretrains and
+      retrieves; `res-raw`: the same in [-1, 1], as IIC fine-tunes (iic.md 3). vidkit reads T + 1
+      frames rather than wrapping around as the IIC code does (its `roll` made frame 0 the
+      spurious difference x[0] - x[T-1]).
+    - `diff`: TCE's stack of differences (tce.md 3.1), earlier minus later frame divided by the
+      recipe's std (what differencing two normalised frames gives).
+    - others: normalised with the recipe's mean/std.
+    """
+    if modality == "res":
+        return transforms.tchw_to_cthw((x[1:] - x[:-1] + 1.0) / 2.0)
+    if modality == "res-raw":
+        return transforms.tchw_to_cthw(x[1:] - x[:-1])
+    if modality == "diff":
+        return transforms.tchw_to_cthw((x[:-1] - x[1:]) / torch.tensor(std).view(-1, 1, 1))
+    return transforms.tchw_to_cthw(transforms.normalize(x, mean, std))
+
+
+class ClipPairDataset(Dataset):
+    """IIC/CMC samples (iic.md 2): one random clip of a video as view 1 (RGB) and view 2 (`res`, `u`,
+    `v`, or none for `rgb`), resized to `resize` (128x171 for 112 crops) and randomly cropped.
+
+    The crop is drawn once per clip, so its frames stay aligned (the IIC code's crops came apart
+    per frame on PyTorch >= 1.7, iic.md 12.1). The residual shares the RGB crop; a flow view gets
+    its own crop offset, as IIC's seeding gave it on the torchvision it was written for.
     """
 
+    def __init__(self, store: FrameStore, videos: np.ndarray, *, clip_len: int, stride: int, size: int,
+                 resize: tuple[int, int], view2: str, seed: int, mean, std):
+        self.store, self.videos = store, np.asarray(videos, dtype=np.int64)
+        self.clip_len, self.stride, self.size, self.resize = clip_len, stride, size, resize
+        self.view2, self.seed, self.mean, self.std = view2, seed, mean, std
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def _crop(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        x = transforms.resize_to(x, self.resize)
+        return transforms.crop(x, transforms.crop_box(*x.shape[-2:], self.size, rng), self.size)
+
+    def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, epoch = item
+        rng = sample_rng(self.seed, epoch, index)
+        video = int(self.videos[index])
+        flow = self.view2 in ("u", "v")
+        n = flow_frames(self.store, video) if flow else self.store.n_frames(video)
+        span = (self.clip_len - 1) * self.stride + 1 + (self.stride if self.view2 == "res" else 0)
+        start = sampling.random_start(n, span, rng)
+        modality = "res" if self.view2 == "res" else "rgb"
+        x = self._crop(read_view(self.store, video, start, self.clip_len, self.stride, modality), rng)
+        sample = {"view1": finish_view(x[1:] if modality == "res" else x, "rgb", self.mean, self.std),
+                  "index": torch.tensor(index)}
+        if modality == "res":
+            sample["view2"] = finish_view(x, "res", self.mean, self.std)
+        elif flow:
+            y = self._crop(read_view(self.store, video, start, self.clip_len, self.stride, self.view2), rng)
+            sample["view2"] = finish_view(y, self.view2, self.mean, self.std)
+        return sample
+
+
+class ClipDataset(Dataset):
+    """Evaluation clips `(C, T, H, W)` at fixed `(video, start)` pairs, centre-cropped: frames resized
+    to `resize` (IIC's 128x171) when given, else short side to `size`. Modalities as `read_view`."""
+
     def __init__(self, store: FrameStore, items: np.ndarray, *, clip_len: int, stride: int, size: int,
-                 modality: str, mean, std):
+                 modality: str, mean, std, resize: tuple[int, int] | None = None):
         self.store, self.items = store, np.asarray(items, dtype=np.int64).reshape(-1, 2)
         self.clip_len, self.stride, self.size, self.modality = clip_len, stride, size, modality
-        self.mean, self.std = mean, std
+        self.mean, self.std, self.resize = mean, std, resize
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int) -> torch.Tensor:
         video, start = (int(v) for v in self.items[i])
-        if self.modality in ("u", "v"):
-            n = self.store.n_frames(video) - 1
-            indices = sampling.clip_indices(start, self.clip_len, self.stride, max(n, 1))
-            x = transforms.to_float(self.store.read_frames(video, indices, stream=self.modality)).expand(-1, 3, -1, -1)
-            return transforms.tchw_to_cthw(transforms.normalize(transforms.resize_center_crop(x, self.size), (0.5,) * 3, (0.5,) * 3))
-        n = self.store.n_frames(video)
-        extra = 1 if self.modality == "res" else 0
-        indices = sampling.clip_indices(start, self.clip_len + extra, self.stride, n)
-        x = transforms.resize_center_crop(transforms.to_float(self.store.read_frames(video, indices)), self.size)
-        if self.modality == "res":
-            x = (x[1:] - x[:-1] + 1.0) / 2.0
+        x = read_view(self.store, video, start, self.clip_len, self.stride, self.modality)
+        if self.resize:
+            x = transforms.resize_to(x, self.resize)
+            x = transforms.crop(x, transforms.crop_box(*x.shape[-2:], self.size, None), self.size)
         else:
-            x = transforms.normalize(x, self.mean, self.std)
-        return transforms.tchw_to_cthw(x)
+            x = transforms.resize_center_crop(x, self.size)
+        return finish_view(x, self.modality, self.mean, self.std)
+
+
+class TrainClipDataset(Dataset):
+    """Labelled training clips for fine-tuning: item `(index, epoch)` is one clip of `videos[index]` at a
+    random start, resized (to `resize`, else short side to 8/7 of `size`), randomly cropped, and
+    flipped when `flip` (off by default as in IIC's fine-tuning; the LA code flipped. A flip turns
+    "moves left" into "moves right", so it is wrong for direction-sensitive classes such as synth's)."""
+
+    def __init__(self, store: FrameStore, videos: np.ndarray, labels: np.ndarray, *, clip_len: int, stride: int,
+                 size: int, modality: str, mean, std, resize: tuple[int, int] | None, seed: int, flip: bool = False):
+        self.store, self.videos, self.labels = store, np.asarray(videos, dtype=np.int64), np.asarray(labels, dtype=np.int64)
+        self.clip_len, self.stride, self.size, self.modality = clip_len, stride, size, modality
+        self.mean, self.std, self.resize, self.seed, self.flip = mean, std, resize, seed, flip
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, epoch = item
+        rng = sample_rng(self.seed, epoch, index)
+        video = int(self.videos[index])
+        n = flow_frames(self.store, video) if self.modality in ("u", "v") else self.store.n_frames(video)
+        span = (self.clip_len - 1 + (self.modality in DIFFERENCES)) * self.stride + 1
+        x = read_view(self.store, video, sampling.random_start(n, span, rng), self.clip_len, self.stride, self.modality)
+        if self.resize:
+            x = transforms.resize_to(x, self.resize)
+        else:
+            x = transforms.resize_center_crop(x, round(self.size * 8 / 7))
+        x = transforms.crop(x, transforms.crop_box(*x.shape[-2:], self.size, rng), self.size)
+        if self.flip and rng.random() < 0.5:
+            x = x.flip(-1)
+        return {"clip": finish_view(x, self.modality, self.mean, self.std), "label": torch.tensor(self.labels[index])}

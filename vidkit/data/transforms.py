@@ -39,6 +39,27 @@ def resize_center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
     return x[..., top : top + size, left : left + size]
 
 
+def resize_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize `(T, C, H, W)` to exactly `size = (h, w)` (aspect not kept: IIC's 128x171)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False, antialias=True)
+
+
+def crop_box(h: int, w: int, size: int, rng: np.random.Generator | None) -> tuple[int, int]:
+    """Top-left corner of a `size x size` crop: uniformly random, or central when `rng` is None."""
+    if h < size or w < size:
+        raise ValueError(f"cannot crop {size}x{size} from {h}x{w}")
+    if rng is None:
+        return (h - size) // 2, (w - size) // 2
+    return int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+
+
+def crop(x: torch.Tensor, box: tuple[int, int], size: int) -> torch.Tensor:
+    top, left = box
+    return x[..., top : top + size, left : left + size]
+
+
 def normalize(x: torch.Tensor, mean, std) -> torch.Tensor:
     """Channel-wise `(x - mean) / std` on `(T, C, H, W)` (or `(C, H, W)`)."""
     shape = (-1, 1, 1)

@@ -25,6 +25,7 @@ from vidkit.engine.schedule import lr_factor
 from vidkit.errors import VidkitError
 from vidkit.methods.base import SSLMethod
 
+
 class TrainingDivergedError(VidkitError):
     """The loss became NaN or infinite."""
 
@@ -40,6 +41,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     schedule: str = "cosine"
     milestones: tuple[float, ...] = (0.5,)
+    gamma: float = 0.1
     warmup_steps: int = 0
     grad_clip: float | None = None
     checkpoint_every: int = 0  # steps; 0 = at the end only
@@ -159,7 +161,8 @@ def fit(
 def _step(model, method: SSLMethod, optimizer, batch, config: TrainConfig, step: int, device) -> float:
     for group in optimizer.param_groups:
         group["lr"] = config.lr * lr_factor(
-            step, config.steps, schedule=config.schedule, warmup=config.warmup_steps, milestones=config.milestones
+            step, config.steps, schedule=config.schedule, warmup=config.warmup_steps, milestones=config.milestones,
+            gamma=config.gamma
         )
     torch.manual_seed(config.seed * 1_000_003 + step)  # in-step randomness is a function of the step
     with autocast(device, config.amp):

@@ -6,9 +6,10 @@ from vidkit.models import UnknownNameError
 
 
 def method_classes() -> dict:
+    from vidkit.methods.iic import CMC, IIC
     from vidkit.methods.tce import TCE
 
-    return {"tce": TCE}
+    return {"tce": TCE, "iic": IIC, "cmc": CMC}
 
 
 def create_method(name: str, backbone, **hparams):

@@ -15,6 +15,8 @@ from vidkit.cli.output import progress, report
 class Modality(str, Enum):
     rgb = "rgb"
     res = "res"
+    res_raw = "res-raw"
+    diff = "diff"
     u = "u"
     v = "v"
 
@@ -27,7 +29,7 @@ def embed(
     clips_per_video: Annotated[int, typer.Option(min=1, help="Evenly spaced clips per video.")] = 10,
     per_frame: Annotated[bool, typer.Option("--per-frame", help="One row per frame (for t-SNE).")] = False,
     modality: Annotated[Optional[Modality], typer.Option(help="Input modality (default: the checkpoint's).")] = None,
-    pooling: Annotated[str, typer.Option(help="avg: global average pooling.")] = "avg",
+    pooling: Annotated[str, typer.Option(help="avg: global average pooling; iic: last conv map max-pooled 2x2 and flattened (IIC retrieval).")] = "avg",
     clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per clip (default: the checkpoint's).")] = None,
     stride: Annotated[Optional[int], typer.Option(min=1, help="Frame stride in a clip.")] = None,
     size: Annotated[Optional[int], typer.Option(min=8, help="Crop size (default: the checkpoint's).")] = None,

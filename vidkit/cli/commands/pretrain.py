@@ -12,10 +12,27 @@ from vidkit.cli.options import DeviceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import console, progress, report
 
 TCE = "TCE options"
+IIC = "IIC / CMC options"
+CONTRAST = "Contrast options (TCE, IIC, CMC)"
 
 
 class Method(str, Enum):
     tce = "tce"
+    iic = "iic"
+    cmc = "cmc"
+
+
+class View2(str, Enum):
+    res = "res"
+    u = "u"
+    v = "v"
+    rgb = "rgb"
+
+
+class IntraNegative(str, Enum):
+    repeat = "repeat"
+    shuffle = "shuffle"
+    shuffle_full = "shuffle-full"
 
 
 class Schedule(str, Enum):
@@ -33,17 +50,17 @@ def pretrain(
     frames: Annotated[Path, typer.Argument(help="Frame store to train on (from extract-frames).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint to write (also written every --checkpoint-every steps).")],
     method: Annotated[Method, typer.Option(help="Self-supervised objective.")] = Method.tce,
-    backbone: Annotated[str, typer.Option(help="Backbone name (see docs/cli.md).")] = "resnet18",
-    epochs: Annotated[float, typer.Option(min=0.001, help="Passes over the training videos.")] = 50,
+    backbone: Annotated[Optional[str], typer.Option(help="Backbone name (see docs/cli.md; default TCE resnet18, IIC/CMC r3d).")] = None,
+    epochs: Annotated[Optional[float], typer.Option(min=0.001, help="Passes over the training videos (default TCE 50, IIC 240).")] = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Optimizer steps (overrides --epochs).")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Samples per step (per process under torchrun).")] = 100,
-    lr: Annotated[float, typer.Option(min=0.0, help="Base learning rate (SGD, momentum 0.9).")] = 0.03,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Samples per step, per process under torchrun (default TCE 100, IIC 16).")] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Base learning rate, SGD momentum 0.9 (default TCE 0.03, IIC 0.01).")] = None,
     weight_decay: Annotated[float, typer.Option(min=0.0)] = 1e-4,
-    schedule: Annotated[Schedule, typer.Option(help="step: x0.1 halfway; cosine; constant.")] = Schedule.step,
+    schedule: Annotated[Schedule, typer.Option(help="step: the method's milestones (TCE x0.1 at 1/2; IIC x0.2 at 45, 90, 125, 160 of 240 epochs); cosine; constant.")] = Schedule.step,
     warmup_steps: Annotated[int, typer.Option(min=0, help="Linear warm-up steps.")] = 0,
     grad_clip: Annotated[Optional[float], typer.Option(min=0.0, help="Clip the gradient norm to this.")] = None,
-    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per sample (method default).")] = None,
-    size: Annotated[Optional[int], typer.Option(min=8, help="Input size in pixels (method default: TCE 224).")] = None,
+    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per sample (default TCE 1, IIC 16).")] = None,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Input size in pixels (default TCE 224; IIC 112, cropped from frames resized to 128x171 scaled alike).")] = None,
     split: Annotated[Optional[str], typer.Option(help="Split to train on, or 'all' (default: train01 if present).")] = None,
     workers: LoaderWorkersOpt = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in --output.")] = False,
@@ -51,25 +68,39 @@ def pretrain(
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")] = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
+    negatives: Annotated[Optional[int], typer.Option(min=1, help="Negatives per anchor (default TCE 8192, IIC 1024).", rich_help_panel=CONTRAST)] = None,
+    temperature: Annotated[float, typer.Option(min=1e-4, rich_help_panel=CONTRAST)] = 0.07,
+    bank_momentum: Annotated[float, typer.Option(min=0.0, max=1.0, help="Memory-bank momentum.", rich_help_panel=CONTRAST)] = 0.5,
+    loss: Annotated[Optional[NceLoss], typer.Option(help="Binary NCE or InfoNCE (softmax); default TCE nce, IIC infonce.", rich_help_panel=CONTRAST)] = None,
     window: Annotated[int, typer.Option(min=1, help="Positive at most this many frames from the anchor.", rich_help_panel=TCE)] = 1,
-    negatives: Annotated[int, typer.Option(min=1, help="Negatives per anchor.", rich_help_panel=TCE)] = 8192,
-    temperature: Annotated[float, typer.Option(min=1e-4, rich_help_panel=TCE)] = 0.07,
-    bank_momentum: Annotated[float, typer.Option(min=0.0, max=1.0, help="Memory-bank momentum.", rich_help_panel=TCE)] = 0.5,
-    loss: Annotated[NceLoss, typer.Option(help="Binary NCE (as TCE) or InfoNCE.", rich_help_panel=TCE)] = NceLoss.nce,
     mining: Annotated[bool, typer.Option("--mining/--no-mining", help="Hard-negative mining.", rich_help_panel=TCE)] = True,
     rotation: Annotated[bool, typer.Option("--rotation/--no-rotation", help="Rotation-prediction loss.", rich_help_panel=TCE)] = True,
+    view2: Annotated[View2, typer.Option(help="Second view: residual clip, flow u or v (needs extract-frames --flow), or rgb.", rich_help_panel=IIC)] = View2.res,
+    neg: Annotated[IntraNegative, typer.Option(help="IIC intra-negative: repeat one frame, swap two of four chunks, or shuffle all frames.", rich_help_panel=IIC)] = IntraNegative.repeat,
+    separate_models: Annotated[bool, typer.Option("--separate-models", help="One backbone per view (the checkpoint exports view 1's).", rich_help_panel=IIC)] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Pretrain a backbone on a frame store; --resume continues a run exactly where it stopped.
 
     Example: vidkit pretrain --method tce frames.h5 -o tce.pt --backbone resnet18 --size 112 --epochs 10
 
+    Example: vidkit pretrain --method iic frames.h5 -o iic.pt --backbone r3d --view2 res --neg repeat
+
     Core: vidkit.pretraining.pretrain
     """
     from vidkit import pretraining
 
-    options = dict(window=window, negatives=negatives, temperature=temperature, bank_momentum=bank_momentum,
-                   loss=loss.value, mining=mining, rotation=rotation)
+    options = dict(temperature=temperature, bank_momentum=bank_momentum)
+    if negatives is not None:
+        options["negatives"] = negatives
+    if loss is not None:
+        options["loss"] = loss.value
+    if method is Method.tce:
+        options.update(window=window, mining=mining, rotation=rotation)
+    else:
+        options.update(view2=view2.value, separate_models=separate_models)
+        if method is Method.iic:
+            options["intra_negatives"] = neg.value
     config = pretraining.PretrainConfig(
         method=method.value, backbone=backbone, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
         weight_decay=weight_decay, schedule=schedule.value, warmup_steps=warmup_steps, grad_clip=grad_clip,

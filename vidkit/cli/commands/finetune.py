@@ -1,0 +1,84 @@
+"""`vidkit finetune`: action recognition by fine-tuning, or a linear probe, with the papers' test protocols."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vidkit.cli.options import DeviceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
+from vidkit.cli.output import progress, report
+
+
+class Input(str, Enum):
+    rgb = "rgb"
+    res = "res"
+    diff_stack = "diff-stack"
+
+
+class Task(str, Enum):
+    clips = "clips"
+    frames = "frames"
+
+
+class Schedule(str, Enum):
+    cosine = "cosine"
+    step = "step"
+    plateau = "plateau"
+
+
+def finetune(
+    inputs: Annotated[list[Path], typer.Argument(help="[CHECKPOINT.pt] FRAMES.h5: without a checkpoint, give --backbone.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Fine-tuned checkpoint to write (the confusion matrix goes beside it).")] = None,
+    backbone: Annotated[Optional[str], typer.Option(help="Random-init backbone instead of a checkpoint (the baseline).")] = None,
+    input_: Annotated[Input, typer.Option("--input", help="rgb clips; res: raw residual clips in [-1, 1] (IIC); diff-stack: frame differences as channels of a 2D net (TCE).")] = Input.rgb,
+    task: Annotated[Task, typer.Option(help="clips, or frames: one frame per sample (image end tasks on one-frame videos).")] = Task.clips,
+    linear: Annotated[bool, typer.Option("--linear", help="Linear probe: the backbone frozen in eval mode.")] = False,
+    freeze_until: Annotated[int, typer.Option(min=0, max=5, help="Freeze the stem and ResNet stages below this one (LA's ft_begin_index).")] = 0,
+    train_split: Annotated[str, typer.Option(help="Split to train on (a validation part is carved from it).")] = "train01",
+    test_split: Annotated[str, typer.Option(help="Split to test on.")] = "test01",
+    epochs: Annotated[int, typer.Option(min=1)] = 30,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    lr: Annotated[float, typer.Option(min=0.0, help="SGD learning rate (momentum 0.9).")] = 0.01,
+    weight_decay: Annotated[float, typer.Option(min=0.0)] = 5e-4,
+    schedule: Annotated[Schedule, typer.Option(help="cosine; step: x0.1 at 1/2 and 3/4; plateau: x0.1 when validation loss stalls.")] = Schedule.cosine,
+    dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout before the linear layer.")] = 0.0,
+    flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Random horizontal flips in training (wrong for direction-sensitive classes).")] = False,
+    val_fraction: Annotated[float, typer.Option(min=0.0, max=0.9, help="Part of the train split held out to pick the best epoch.")] = 0.1,
+    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per clip (differences for diff-stack; default: the checkpoint's, diff-stack 5).")] = None,
+    stride: Annotated[Optional[int], typer.Option(min=1, help="Frame stride in a clip.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Crop size (default: the checkpoint's).")] = None,
+    test_clips: Annotated[int, typer.Option(min=1, help="Evenly spaced centre clips per test video; logits averaged.")] = 10,
+    test_only: Annotated[bool, typer.Option("--test-only", help="Only test a checkpoint written by finetune.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the unfinished run saved in --output.")] = False,
+    workers: LoaderWorkersOpt = 2,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fine-tune a backbone for classification on a labelled frame store and test it (video top-1/top-5).
+
+    Example: vidkit finetune iic.pt frames.h5 -o iic_ft.pt --input res --epochs 30
+
+    Core: vidkit.finetuning.finetune
+    """
+    from vidkit import finetuning
+
+    if len(inputs) not in (1, 2) or (len(inputs) == 1) == (backbone is None):
+        raise typer.BadParameter("give CHECKPOINT FRAMES, or FRAMES with --backbone NAME")
+    checkpoint, frames = (inputs[0], inputs[1]) if len(inputs) == 2 else (None, inputs[0])
+    config = finetuning.FinetuneConfig(
+        input=input_.value, task=task.value, linear=linear, freeze_until=freeze_until, train_split=train_split,
+        test_split=test_split, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+        schedule=schedule.value, dropout=dropout, flip=flip, val_fraction=val_fraction, clip_len=clip_len, stride=stride, size=size,
+        test_clips=test_clips, workers=workers, device=device, seed=seed,
+    )
+    with progress("fine-tuning") as update:
+        result = finetuning.finetune(frames, output, checkpoint=checkpoint, backbone=backbone, config=config,
+                                     test_only=test_only, resume=resume, progress=update)
+    t = result.test
+    text = (f"{t.videos} test videos: top-1 {t.top1 * 100:.2f}%  top-5 {t.top5 * 100:.2f}%  "
+            f"(clips: top-1 {t.clip_top1 * 100:.2f}%)  confusion matrix: {result.confusion_path}")
+    report(result.summary(), as_json=as_json, text=text)

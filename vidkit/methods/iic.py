@@ -1,0 +1,159 @@
+"""IIC: inter-intra contrastive learning (Tao, Wang & Yamasaki, ACM MM 2020, arXiv:2008.02531; iic.md 5),
+and plain CMC (Tian et al. 2019) over the same two views, the baseline IIC compares with.
+
+Two views of one clip: view 1 is RGB, view 2 a residual clip, an optical-flow component, or RGB
+again. Each view's embedding (the backbone's pooled output: no projection head, not normalised, as
+the IIC code) is scored against the *other* view's memory bank: its own video's entry is the
+positive, K random videos the negatives. IIC adds intra-negatives: the bank of clips of the same
+video with their motion destroyed (a repeated frame, or shuffled chunks), entered for the anchor's
+own video and for the K sampled ones. The loss is cross-entropy of the positive among
+`[pos, K inter, 1 + K intra] / T` for each view, summed (`loss="infonce"`, the code's default), or
+binary NCE with Z frozen on the first batch (`loss="nce"`, `--softmax False` there).
+
+Deviations from the released code, each a fix (iic.md 12):
+- the anchor's own index is never drawn as a negative (the code drew it about 10-25% of the time);
+- the intra-negative forward pass runs under `no_grad` (it never received a gradient; BN still
+  sees it in train mode, as in the code);
+- `--separate-models` trains one backbone per view, which the paper's CMC baseline does.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vidkit.engine import dist
+from vidkit.errors import VidkitError
+from vidkit.methods.base import MethodOutput, SSLMethod
+from vidkit.methods.intra_negatives import INTRA_NEGATIVES
+from vidkit.methods.losses import nce_loss
+from vidkit.methods.memory_bank import MemoryBank, sample_other
+
+VIEWS = ("res", "u", "v", "rgb")
+
+
+def contrast_scores(anchor: torch.Tensor, bank: torch.Tensor, own: torch.Tensor, negatives: torch.Tensor,
+                    intra: torch.Tensor | None) -> torch.Tensor:
+    """`(B, 1 + K [+ 1 + K])` dot products of each anchor with: the other view's entry of its own video,
+    the K sampled videos' entries, and (IIC) the intra-negative entries of its own and the K videos.
+
+    `anchor (B, D)`, `bank`/`intra` `(N, D)`, `own (B,)`, `negatives (B, K)`.
+    """
+    rows = torch.cat([own[:, None], negatives], dim=1)  # (B, 1 + K)
+    keys = bank[rows]
+    if intra is not None:
+        keys = torch.cat([keys, intra[rows]], dim=1)
+    return torch.einsum("bkd,bd->bk", keys, anchor)
+
+
+def fresh_copy(model: nn.Module) -> nn.Module:
+    """The same architecture with newly initialised weights."""
+    twin = copy.deepcopy(model)
+    for module in twin.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    return twin
+
+
+class IIC(SSLMethod):
+    """IIC on a 3D backbone (or any backbone that embeds a `(B, 3, T, H, W)` clip).
+
+    Args:
+        backbone: the view-1 (and, unless `separate_models`, view-2) network.
+        num_videos: memory-bank rows.
+        view2: `res`, `u`, `v` or `rgb` (with `rgb` the views coincide: instance discrimination).
+        intra_negatives: `repeat`, `shuffle`, `shuffle-full`, or None (plain CMC).
+        negatives: K (1024), drawn with replacement, never the anchor's own video.
+        temperature: T (0.07).
+        bank_momentum: 0.5, as the IIC code.
+        loss: `infonce` (softmax cross-entropy) or `nce`.
+        separate_models: a second backbone, a copy of the first's architecture, for view 2.
+    """
+
+    name = "iic"
+    sample = "clip_pair"
+    default_intra = "repeat"
+
+    def __init__(self, backbone: nn.Module, *, num_videos: int, view2: str = "res", intra_negatives: str | None = "default",
+                 negatives: int = 1024, temperature: float = 0.07, bank_momentum: float = 0.5, loss: str = "infonce",
+                 separate_models: bool = False):
+        super().__init__(backbone)
+        if intra_negatives == "default":
+            intra_negatives = self.default_intra
+        if view2 not in VIEWS:
+            raise VidkitError(f"unknown view 2 {view2!r}; choose one of {', '.join(VIEWS)}")
+        if intra_negatives is not None and intra_negatives not in INTRA_NEGATIVES:
+            raise VidkitError(f"unknown intra-negative {intra_negatives!r}; choose one of {', '.join(INTRA_NEGATIVES)}")
+        if loss not in ("infonce", "nce"):
+            raise VidkitError(f"unknown {self.name} loss {loss!r}; choose infonce or nce")
+        if num_videos < 2:
+            raise VidkitError(f"{self.name} needs at least 2 training videos (negatives come from other videos)")
+        if separate_models and view2 == "rgb":
+            raise VidkitError("--separate-models needs a second view other than rgb")
+        dim = backbone.num_features
+        self.config = dict(view2=view2, intra_negatives=intra_negatives, negatives=negatives, temperature=temperature,
+                           bank_momentum=bank_momentum, loss=loss, separate_models=separate_models, dim=dim,
+                           num_videos=num_videos)
+        if separate_models:
+            self.backbone2 = fresh_copy(backbone)
+        self.bank1 = MemoryBank(num_videos, dim, bank_momentum)
+        self.bank2 = MemoryBank(num_videos, dim, bank_momentum)
+        self.bank_intra = MemoryBank(num_videos, dim, bank_momentum) if intra_negatives else None
+        self.register_buffer("log_z", torch.full((2,), math.nan))  # NCE normaliser per view, from the first batch
+        self._pending: list[tuple[MemoryBank, torch.Tensor, torch.Tensor]] = []
+
+    def hparams(self) -> dict:
+        return dict(self.config)
+
+    def _view2_model(self) -> nn.Module:
+        return self.backbone2 if self.config["separate_models"] else self.backbone
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> MethodOutput:
+        view1, own = batch["view1"], batch["index"]
+        f1 = self.backbone(view1).float()
+        f2 = f1 if self.config["view2"] == "rgb" else self._view2_model()(batch["view2"]).float()
+        intra = None
+        if self.bank_intra is not None:
+            with torch.no_grad():  # no gradient reaches it in IIC either; BN still sees it in train mode
+                f_intra = self.backbone(INTRA_NEGATIVES[self.config["intra_negatives"]](view1)).float()
+            intra = self.bank_intra.rows
+        negatives = sample_other(len(self.bank1), own, self.config["negatives"])
+        scores1 = contrast_scores(f1, self.bank2.rows, own, negatives, intra)  # view 1 against view 2's bank
+        scores2 = contrast_scores(f2, self.bank1.rows, own, negatives, intra)
+        loss1, loss2 = self._loss(scores1, 0), self._loss(scores2, 1)
+        self._pending = [(self.bank1, own, f1.detach()), (self.bank2, own, f2.detach())]
+        if self.bank_intra is not None:
+            self._pending.append((self.bank_intra, own, f_intra))
+        k = self.config["negatives"]
+        metrics = {"view1_loss": loss1.detach(), "view2_loss": loss2.detach(), "pos_score": scores1[:, 0].detach().mean(),
+                   "inter_score": scores1[:, 1 : 1 + k].detach().mean()}
+        if intra is not None:
+            metrics["intra_score"] = scores1[:, 1 + k].detach().mean()
+        return MethodOutput(loss1 + loss2, metrics)
+
+    def _loss(self, scores: torch.Tensor, view: int) -> torch.Tensor:
+        temperature = self.config["temperature"]
+        if self.config["loss"] == "infonce":
+            target = torch.zeros(len(scores), dtype=torch.long, device=scores.device)
+            return F.cross_entropy(scores / temperature, target)
+        if torch.isnan(self.log_z[view]):
+            log_mean = torch.logsumexp(scores.detach().flatten() / temperature, 0) - math.log(scores.numel())
+            self.log_z[view] = dist.all_gather_cat(log_mean[None]).mean() + math.log(len(self.bank1))
+        return nce_loss(scores[:, 0], scores[:, 1:], float(self.log_z[view]), len(self.bank1), temperature)
+
+    def on_step_end(self, progress: float) -> None:
+        for bank, indices, features in self._pending:
+            # As the IIC code: the raw (unnormalised) feature is blended in, and the blend normalised.
+            bank.update(indices, features)
+        self._pending = []
+
+
+class CMC(IIC):
+    """Contrastive multiview coding over IIC's two views, without intra-negatives."""
+
+    name = "cmc"
+    default_intra = None

@@ -1,0 +1,306 @@
+"""Nearest-neighbour video retrieval with faiss: the core of `vidkit build-index` and `vidkit retrieve`.
+
+The protocol is IIC's (iic.md, retrieval): every video of the test split is a query, every video of
+the train split is the gallery; a video's feature is the mean of its clips' features; a query
+counts as correct at k when any of its k nearest gallery videos has its class. Several feature
+stores (say RGB and residual) are joined per video, which is IIC's "merged" retrieval.
+
+Normalisation (`normalize`): `each` scales every store's part to unit length before joining (so
+no modality outweighs another; the IIC code did not, iic.md 12.2 #5), `joint` scales the joined
+vector, `none` leaves it. The `cosine` metric compares unit-length joined vectors (inner product),
+`l2` ranks by squared Euclidean distance between the vectors as normalised.
+
+The index file (`vidkit.index/1`, HDF5) holds the serialised faiss index, the gallery's video ids,
+labels and clip starts, and a JSON description of how it was built (`config`), which `retrieve`
+applies to the queries too and checks them against.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from vidkit import __version__
+from vidkit.errors import VidkitError
+from vidkit.io.atomic import atomic_path
+from vidkit.io.features import FeatureStore, read_features
+from vidkit.io.store import check_schema, open_h5
+
+SCHEMA = "vidkit.index/1"
+NORMALIZE = ("each", "joint", "none")
+METRICS = ("cosine", "l2")
+KINDS = ("flat", "ivf")
+DEFAULT_K = (1, 5, 10, 20, 50)
+
+
+@dataclass
+class Items:
+    """Rows to index or query: one per video (or per clip), with what identifies them."""
+
+    features: np.ndarray  # (N, D) float32, C-contiguous
+    video_id: np.ndarray  # (N,) str
+    label: np.ndarray  # (N,) int64
+    clip_start: np.ndarray  # (N,) int64; -1 for video-level rows
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+@dataclass
+class IndexConfig:
+    normalize: str = "each"
+    metric: str = "cosine"
+    kind: str = "flat"
+    clip_level: bool = False
+    nlist: int | None = None  # IVF cells (default about 4 sqrt(N))
+    nprobe: int = 16  # IVF cells visited per query (retrieve can override)
+    train_size: int | None = None  # IVF training sample (default 64 per cell, at most N)
+    seed: int = 0
+    parts: list[dict] = field(default_factory=list)  # per store: path, dim, pooling, modality, backbone
+
+
+def video_level(store: FeatureStore) -> Items:
+    """Average each video's rows (IIC's protocol), videos in order of first appearance."""
+    _, first, inverse = np.unique(store.video_index, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # unique() sorts by index; keep the store's order instead
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[inverse.ravel()]
+    sums = np.zeros((len(order), store.dim), dtype=np.float64)
+    np.add.at(sums, group, store.features)
+    counts = np.bincount(group, minlength=len(order))[:, None]
+    rows = first[order]
+    return Items((sums / counts).astype(np.float32), store.video_id[rows], store.label[rows],
+                 np.full(len(rows), -1, dtype=np.int64))
+
+
+def clip_level(store: FeatureStore) -> Items:
+    return Items(np.ascontiguousarray(store.features, dtype=np.float32), store.video_id, store.label, store.clip_start)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def describe(path: Path, store: FeatureStore) -> dict:
+    c = store.config
+    return {"path": str(path), "dim": store.dim, "pooling": c.get("pooling"), "modality": c.get("modality"),
+            "backbone": c.get("backbone"), "checkpoint": c.get("checkpoint")}
+
+
+def join(parts: Sequence[Items], names: Sequence[str], normalize: str, metric: str) -> Items:
+    """Join several stores' rows side by side (the same videos in the same order, checked), normalised as asked."""
+    if normalize not in NORMALIZE:
+        raise VidkitError(f"unknown --normalize {normalize!r}; choose one of {', '.join(NORMALIZE)}")
+    first = parts[0]
+    for part, name in zip(parts[1:], names[1:]):
+        same = len(part) == len(first) and np.array_equal(part.video_id, first.video_id) and \
+            np.array_equal(part.clip_start, first.clip_start)
+        if not same:
+            where = next((i for i in range(min(len(part), len(first)))
+                          if part.video_id[i] != first.video_id[i] or part.clip_start[i] != first.clip_start[i]),
+                         min(len(part), len(first)))
+            raise VidkitError(f"{name} does not list the same videos in the same order as {names[0]} "
+                              f"({len(part)} rows against {len(first)}; first difference at row {where}); "
+                              "embed the same split with the same clip options")
+    blocks = [_unit(p.features) if normalize == "each" else p.features for p in parts]
+    features = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+    if normalize == "joint" or metric == "cosine":
+        features = _unit(features)
+    return Items(np.ascontiguousarray(features, dtype=np.float32), first.video_id, first.label, first.clip_start)
+
+
+def load_items(paths: Sequence[Path], config: IndexConfig, clip: bool, gallery: IndexConfig | None = None) -> tuple[Items, list[dict]]:
+    """Read, check (against `gallery` when querying), reduce to video level unless `clip`, join."""
+    stores = [read_features(p) for p in paths]
+    described = [describe(p, s) for p, s in zip(paths, stores)]
+    if gallery is not None:
+        check_queries(gallery, described)
+    parts = [clip_level(s) if clip else video_level(s) for s in stores]
+    return join(parts, [str(p) for p in paths], config.normalize, config.metric), described
+
+
+def _faiss_index(features: np.ndarray, config: IndexConfig):
+    import faiss
+
+    n, dim = features.shape
+    metric = faiss.METRIC_INNER_PRODUCT if config.metric == "cosine" else faiss.METRIC_L2
+    if config.kind == "flat":
+        index = faiss.IndexFlatIP(dim) if metric == faiss.METRIC_INNER_PRODUCT else faiss.IndexFlatL2(dim)
+        index.add(features)
+        return index
+    nlist = config.nlist or max(1, min(round(4 * math.sqrt(n)), n // 39))
+    if nlist > n:
+        raise VidkitError(f"--nlist {nlist} is more than the {n} gallery items; lower it or use --kind flat")
+    quantizer = faiss.IndexFlatIP(dim) if metric == faiss.METRIC_INNER_PRODUCT else faiss.IndexFlatL2(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, nlist, metric)
+    sample = min(n, config.train_size or max(64 * nlist, 10_000))
+    rows = np.sort(np.random.default_rng(config.seed).choice(n, sample, replace=False))
+    index.cp.seed = config.seed  # k-means initialisation, for a reproducible index
+    index.train(np.ascontiguousarray(features[rows]))
+    index.add(features)
+    index.nprobe = min(config.nprobe, nlist)
+    config.nlist = nlist
+    return index
+
+
+def build_index(paths: Sequence[Path], out: Path, config: IndexConfig) -> dict:
+    """Build the gallery index from one feature store (or several, joined per video) and write `out`.
+
+    Raises:
+        VidkitError: bad option, unreadable or mismatched stores.
+    """
+    if config.kind not in KINDS or config.metric not in METRICS:
+        raise VidkitError(f"--kind must be one of {', '.join(KINDS)} and --metric one of {', '.join(METRICS)}")
+    items, config.parts = load_items(paths, config, config.clip_level)
+    if len(items) == 0:
+        raise VidkitError(f"{paths[0]} holds no rows")
+    import faiss
+
+    index = _faiss_index(items.features, config)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as handle:
+        handle.attrs.update(schema=SCHEMA, vidkit_version=__version__, config=json.dumps(asdict(config)))
+        handle.create_dataset("faiss", data=faiss.serialize_index(index))
+        handle.create_dataset("video_id", data=items.video_id.astype(object), dtype=h5py.string_dtype())
+        handle.create_dataset("label", data=items.label.astype(np.int64))
+        handle.create_dataset("clip_start", data=items.clip_start.astype(np.int64))
+    return {"index": str(out), "items": len(items), "dim": int(items.features.shape[1]), "kind": config.kind}
+
+
+@dataclass
+class Gallery:
+    index: object  # faiss.Index
+    video_id: np.ndarray
+    label: np.ndarray
+    config: IndexConfig
+
+
+def load_index(path: Path) -> Gallery:
+    import faiss
+
+    with open_h5(path, "r") as handle:
+        check_schema(handle, path, SCHEMA, "retrieval index")
+        config = IndexConfig(**json.loads(handle.attrs["config"]))
+        index = faiss.deserialize_index(handle["faiss"][()])
+        return Gallery(index, np.array(handle["video_id"].asstr()[()], dtype=object), handle["label"][()], config)
+
+
+def check_queries(gallery: IndexConfig, queries: list[dict]) -> None:
+    """Queries must come from as many stores as the gallery, each with the same width and pooling."""
+    if len(queries) != len(gallery.parts):
+        raise VidkitError(f"the index joins {len(gallery.parts)} feature store(s); give as many query stores, in the same order")
+    for i, (g, q) in enumerate(zip(gallery.parts, queries)):
+        for key in ("dim", "pooling"):
+            if g[key] != q[key]:
+                raise VidkitError(f"query store {q['path']} has {key} {q[key]} but the index's part {i + 1} "
+                                  f"({g['path']}) has {g[key]}; embed both the same way")
+
+
+@dataclass
+class RetrievalResult:
+    queries: int
+    gallery: int
+    topk: dict[str, float]
+    per_class: dict[str, dict[str, float]] | None
+    neighbours: np.ndarray  # (Q, max k) gallery rows
+    scores: np.ndarray  # (Q, max k)
+    query_id: np.ndarray
+    gallery_id: np.ndarray
+    scored: int  # queries with a label (the others are listed but not scored)
+
+    def summary(self) -> dict:
+        out = {"queries": self.queries, "gallery": self.gallery, "scored": self.scored, "topk": self.topk}
+        if self.per_class is not None:
+            out["per_class"] = self.per_class
+        return out
+
+
+def search(gallery: Gallery, items: Items, k: int, *, exclude_self: bool, nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`(Q, k)` gallery rows and scores (similarity for cosine, squared distance for l2); -1 pads."""
+    if nprobe is not None and hasattr(gallery.index, "nprobe"):
+        gallery.index.nprobe = nprobe
+    extra = 0
+    if exclude_self:
+        _, counts = np.unique(gallery.video_id, return_counts=True)
+        extra = int(counts.max())  # the query's own rows can take at most this many places
+    depth = min(k + extra, gallery.index.ntotal)
+    scores, rows = gallery.index.search(items.features, depth)
+    if exclude_self:
+        keep = (rows >= 0) & (gallery.video_id[np.maximum(rows, 0)] != items.video_id[:, None])
+        order = np.argsort(~keep, axis=1, kind="stable")  # kept columns first, in rank order
+        rows, scores = np.take_along_axis(rows, order, 1), np.take_along_axis(scores, order, 1)
+        kept = np.take_along_axis(keep, order, 1)
+        rows, scores = np.where(kept, rows, -1), np.where(kept, scores, np.nan)
+    rows, scores = rows[:, :k], scores[:, :k]
+    if rows.shape[1] < k:  # fewer gallery items than k
+        pad = k - rows.shape[1]
+        rows = np.pad(rows, ((0, 0), (0, pad)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=np.nan)
+    return rows, scores
+
+
+def topk_hits(neighbour_labels: np.ndarray, query_labels: np.ndarray, ks: Sequence[int]) -> np.ndarray:
+    """`(Q, len(ks))` booleans: any of the first k neighbours has the query's label."""
+    match = neighbour_labels == query_labels[:, None]
+    first = np.where(match.any(axis=1), match.argmax(axis=1), np.iinfo(np.int64).max)  # rank of the first hit
+    return first[:, None] < np.asarray(ks)[None, :]
+
+
+def retrieve(index_path: Path, query_paths: Sequence[Path], ks: Sequence[int] = DEFAULT_K, *, exclude_self: bool = False,
+             clip: bool = False, per_class: bool = False, nprobe: int | None = None) -> RetrievalResult:
+    """Query the index with every video (or clip) of the query stores and score top-k accuracy.
+
+    Raises:
+        VidkitError: bad index, stores that do not match it, or queries without labels.
+    """
+    if not ks or min(ks) < 1:
+        raise VidkitError("--k takes positive integers, such as 1,5,10,20,50")
+    gallery = load_index(index_path)
+    items, _ = load_items(query_paths, gallery.config, clip, gallery=gallery.config)
+    ks = sorted(set(ks))
+    rows, scores = search(gallery, items, ks[-1], exclude_self=exclude_self, nprobe=nprobe)
+    labels = np.where(rows >= 0, gallery.label[np.maximum(rows, 0)], -2)
+    scored = items.label >= 0
+    if not scored.any():
+        raise VidkitError("no query carries a label, so there is no accuracy to compute")
+    hits = topk_hits(labels[scored], items.label[scored], ks)
+    topk = {str(k): float(hits[:, i].mean()) for i, k in enumerate(ks)}
+    classes = None
+    if per_class:
+        classes = {}
+        for c in np.unique(items.label[scored]):
+            mine = items.label[scored] == c
+            classes[str(int(c))] = {str(k): float(hits[mine, i].mean()) for i, k in enumerate(ks)}
+    return RetrievalResult(len(items), int(gallery.index.ntotal), topk, classes, rows, scores, items.video_id,
+                           gallery.video_id, int(scored.sum()))
+
+
+def write_neighbours(path: Path, result: RetrievalResult) -> None:
+    """Neighbour lists as CSV (`query_id,rank,gallery_id,score`, rank from 1) or, for `.h5`, arrays."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ids = result.gallery_id
+    with atomic_path(path) as tmp:
+        if path.suffix in (".h5", ".hdf5"):
+            with h5py.File(tmp, "w") as handle:
+                handle.attrs.update(schema="vidkit.neighbours/1", vidkit_version=__version__)
+                handle.create_dataset("query_id", data=result.query_id.astype(object), dtype=h5py.string_dtype())
+                handle.create_dataset("neighbours", data=result.neighbours)
+                handle.create_dataset("scores", data=result.scores.astype(np.float32))
+                handle.create_dataset("gallery_id", data=ids.astype(object), dtype=h5py.string_dtype())
+            return
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["query_id", "rank", "gallery_id", "score"])
+            for q, (rows, scores) in enumerate(zip(result.neighbours, result.scores)):
+                for rank, (row, score) in enumerate(zip(rows, scores), start=1):
+                    if row >= 0:
+                        writer.writerow([result.query_id[q], rank, ids[row], f"{score:.6g}"])
