@@ -69,8 +69,12 @@ def _model_and_recipe(checkpoint: Path | None, backbone: str | None, seed: int):
 
     torch.manual_seed(seed)
     model = create_backbone(backbone)
-    recipe = ckpt.InputRecipe(clip_len=1 if model.dims == 2 else 16, size=112)
-    return model, recipe, {"checkpoint": None, "backbone": backbone}
+    return model, default_recipe(model), {"checkpoint": None, "backbone": backbone}
+
+
+def default_recipe(model) -> ckpt.InputRecipe:
+    """The input recipe of a bare (random-init) backbone: single frames for 2D nets, 16-frame clips for 3D, 112 px."""
+    return ckpt.InputRecipe(clip_len=1 if model.dims == 2 else 16, size=112)
 
 
 def scaled_resize(recipe: ckpt.InputRecipe, size: int) -> tuple[int, int] | None:

@@ -26,6 +26,7 @@ from vidkit.finetuning import (
     Built,
     FinetuneConfig,
     FinetuneResult,
+    classifier_state,
     confusion_path,
     eval_items,
     labelled_videos,
@@ -74,9 +75,9 @@ def train_classifier(store: FrameStore, out, built: Built, config: FinetuneConfi
     if resume and out.exists():
         saved = ckpt.load(out)
         training = saved.training
-        if saved.method != "finetune" or training.get("config") != asdict(config) or training.get("complete"):
+        if saved.method != "finetune" or saved.hparams != asdict(config) or training.get("complete"):
             raise ckpt.CheckpointFormatError(f"{out} is not an unfinished run of this fine-tuning; cannot resume")
-        model.load_state_dict(training["current"])
+        model.load_state_dict(classifier_state(saved))  # the checkpoint's weights are the last epoch's
         optimizer.load_state_dict(training["optimizer"])
         plateau.load_state_dict(training["plateau"])
         start_epoch, history = training["epoch"], training["history"]
@@ -121,7 +122,7 @@ def train_classifier(store: FrameStore, out, built: Built, config: FinetuneConfi
                 best = {"loss": val_loss, "epoch": epoch + 1, "state": _state(model), "top1": record["val_top1"]}
         history.append(record)
         _save(out, built, _state(model), config, {
-            "complete": False, "config": asdict(config), "epoch": epoch + 1, "history": history, "current": _state(model),
+            "complete": False, "epoch": epoch + 1, "history": history,
             "optimizer": optimizer.state_dict(), "plateau": plateau.state_dict(), "best_loss": best["loss"],
             "best_epoch": best["epoch"], "best_state": best["state"], "best_top1": best["top1"]})
     if best["state"] is not None:
@@ -129,7 +130,7 @@ def train_classifier(store: FrameStore, out, built: Built, config: FinetuneConfi
     result = test(model, store, test_videos, test_labels, recipe, config, device)
     seconds = time.perf_counter() - started
     _save(out, built, _state(model), config, {
-        "complete": True, "config": asdict(config), "epoch": config.epochs, "history": history, "source": built.source,
+        "complete": True, "epoch": config.epochs, "history": history, "source": built.source,
         "best_epoch": best["epoch"], "val_top1": best["top1"], "classes": list(store.classes),
         "test": {"top1": result.top1, "top5": result.top5, "clip_top1": result.clip_top1, "clip_top5": result.clip_top5,
                  "videos": result.videos}, "seconds": seconds})

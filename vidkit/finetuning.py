@@ -30,12 +30,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from vidkit import checkpoint as ckpt
-from vidkit.data import sampling
-from vidkit.data.datasets import (
-    ClipDataset,
-    worker_init,
-)
-from vidkit.embedding import clip_features, scaled_resize
+from vidkit.data.datasets import ClipDataset, clip_span, worker_init
+from vidkit.embedding import clip_features, clip_items, default_recipe, scaled_resize
 from vidkit.engine.device import autocast, resolve_device
 from vidkit.errors import VidkitError
 from vidkit.io.atomic import atomic_path
@@ -142,6 +138,11 @@ class Built:
     finetuned: ckpt.Checkpoint | None = None  # set when the checkpoint is itself a fine-tuned one
 
 
+def classifier_state(saved: ckpt.Checkpoint) -> dict[str, torch.Tensor]:
+    """A fine-tuned checkpoint's backbone and head as one `Classifier` state dict."""
+    return {**{f"backbone.{k}": v for k, v in saved.backbone.items()}, **saved.head}
+
+
 def build(config: FinetuneConfig, num_classes: int, checkpoint: Path | None, backbone: str | None) -> Built:
     """The classifier, from a pretrained checkpoint, a fine-tuned one (`--test-only`), or a bare backbone."""
     from vidkit.models import create_backbone
@@ -153,21 +154,21 @@ def build(config: FinetuneConfig, num_classes: int, checkpoint: Path | None, bac
     saved = ckpt.load(checkpoint) if checkpoint is not None else None
     if saved is not None and saved.method == "finetune":
         model = Classifier(saved.build_backbone(), len(saved.head["fc.bias"]), saved.hparams.get("dropout", 0.0))
-        ckpt.load_strict(model, {**{f"backbone.{k}": v for k, v in saved.backbone.items()},
-                                 **{f"fc.{k.removeprefix('fc.')}": v for k, v in saved.head.items()}}, what="fine-tuned classifier")
+        ckpt.load_strict(model, classifier_state(saved), what="fine-tuned classifier")
         return Built(model, saved.input, saved.backbone_name, saved.backbone_kwargs, {"checkpoint": str(checkpoint)}, saved)
     name = saved.backbone_name if saved else backbone
-    base = saved.input if saved else ckpt.InputRecipe(clip_len=1 if create_backbone(name).dims == 2 else 16, size=112)
-    modality = INPUTS[config.input]
-    clip_len = config.clip_len or (5 if config.input == "diff-stack" else 1 if config.task == "frames" else base.clip_len)
     kwargs = dict(saved.backbone_kwargs) if saved else {}
-    if config.input == "diff-stack":
-        probe = create_backbone(name)
-        if probe.dims != 2:
-            raise VidkitError("--input diff-stack stacks differences as channels of a 2D backbone (resnet18, resnet50, ...)")
-        kwargs["in_channels"] = 3 * clip_len
     torch.manual_seed(config.seed)
     net = create_backbone(name, **kwargs)
+    base = saved.input if saved else default_recipe(net)
+    modality = INPUTS[config.input]
+    clip_len = config.clip_len or (5 if config.input == "diff-stack" else 1 if config.task == "frames" else base.clip_len)
+    if config.input == "diff-stack":
+        if net.dims != 2:
+            raise VidkitError("--input diff-stack stacks differences as channels of a 2D backbone (resnet18, resnet50, ...)")
+        kwargs["in_channels"] = 3 * clip_len
+        torch.manual_seed(config.seed)  # the widened net starts from the same seed as any other
+        net = create_backbone(name, **kwargs)
     if saved is not None:
         ckpt.load_strict(net, widen_first_conv(saved.backbone, net), what=f"{name} backbone")
     size = config.size or base.size
@@ -208,10 +209,9 @@ def predict(model: Classifier, store: FrameStore, items: np.ndarray, recipe: ckp
 
 
 def eval_items(store: FrameStore, videos: np.ndarray, recipe: ckpt.InputRecipe, clips: int) -> np.ndarray:
-    span = (recipe.clip_len - 1 + (recipe.modality in ("res", "res-raw", "diff"))) * recipe.stride + 1
-    rows = [np.stack([np.full(clips, v), sampling.evenly_spaced_starts(store.n_frames(int(v)), span, clips)], axis=1)
-            for v in videos]
-    return np.concatenate(rows).astype(np.int64)
+    """`clips` evenly spaced `(video, start)` rows per video (IIC's test clips)."""
+    span = clip_span(recipe.clip_len, recipe.stride, recipe.modality)
+    return clip_items(store.table()["n_frames"], videos, span, clips, per_frame=False)
 
 
 def topk(logits: np.ndarray, labels: np.ndarray, k: int) -> float:

@@ -120,6 +120,16 @@ MODALITIES = ("rgb", "res", "res-raw", "diff", "u", "v")
 DIFFERENCES = ("res", "res-raw", "diff")  # modalities made of frame differences
 
 
+def clip_span(clip_len: int, stride: int, modality: str) -> int:
+    """Frames one clip covers: the difference modalities read one frame more than they yield."""
+    return (clip_len - 1 + (modality in DIFFERENCES)) * stride + 1
+
+
+def usable_frames(store: FrameStore, video: int, modality: str) -> int:
+    """Frames a clip of `modality` can start in: flow has one fewer than RGB."""
+    return flow_frames(store, video) if modality in ("u", "v") else store.n_frames(video)
+
+
 def read_view(store: FrameStore, video: int, start: int, clip_len: int, stride: int, modality: str) -> torch.Tensor:
     """Float `(T', C, H, W)` in [0, 1] of one modality: the difference modalities read one frame more
     (T + 1 frames, so every difference is a real one), `u`/`v` one flow component repeated to 3
@@ -179,9 +189,8 @@ class ClipPairDataset(Dataset):
         rng = sample_rng(self.seed, epoch, index)
         video = int(self.videos[index])
         flow = self.view2 in ("u", "v")
-        n = flow_frames(self.store, video) if flow else self.store.n_frames(video)
-        span = (self.clip_len - 1) * self.stride + 1 + (self.stride if self.view2 == "res" else 0)
-        start = sampling.random_start(n, span, rng)
+        n = usable_frames(self.store, video, self.view2)
+        start = sampling.random_start(n, clip_span(self.clip_len, self.stride, self.view2), rng)
         modality = "res" if self.view2 == "res" else "rgb"
         x = self._crop(read_view(self.store, video, start, self.clip_len, self.stride, modality), rng)
         sample = {"view1": finish_view(x[1:] if modality == "res" else x, "rgb", self.mean, self.std),
@@ -237,9 +246,9 @@ class TrainClipDataset(Dataset):
         index, epoch = item
         rng = sample_rng(self.seed, epoch, index)
         video = int(self.videos[index])
-        n = flow_frames(self.store, video) if self.modality in ("u", "v") else self.store.n_frames(video)
-        span = (self.clip_len - 1 + (self.modality in DIFFERENCES)) * self.stride + 1
-        x = read_view(self.store, video, sampling.random_start(n, span, rng), self.clip_len, self.stride, self.modality)
+        n = usable_frames(self.store, video, self.modality)
+        start = sampling.random_start(n, clip_span(self.clip_len, self.stride, self.modality), rng)
+        x = read_view(self.store, video, start, self.clip_len, self.stride, self.modality)
         if self.resize:
             x = transforms.resize_to(x, self.resize)
         else:
