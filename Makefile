@@ -8,16 +8,19 @@ PY := $(VENV)/bin/python
 VIDKIT ?= $(PY) -m vidkit
 DEMO ?= out/demo
 SEED ?= 0
+DEVICE ?= auto
 # torch and torchvision as this machine serves them from local disk; override for other platforms.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: help install demo test test-fast bench clean
+.PHONY: help install demo test test-fast bench docs clean
 
 help:
 	@echo "make demo       install into $(VENV) and run the main job on built-in toy data"
 	@echo "make test       install into $(VENV) and run the whole test suite"
 	@echo "make test-fast  the suite without the slow end-to-end tests"
 	@echo "make bench      speed benchmarks (ratios against baselines run alongside)"
+	@echo "make docs       regenerate docs/cli.md from the commands' --help"
+	@echo "make ucf101-iic-retrieval DATA=...   and the other reproductions: docs/reproducing.md"
 	@echo "make clean      remove $(DEMO) and caches"
 
 $(VENV)/.installed: pyproject.toml
@@ -29,13 +32,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The main job on toy data: a labelled dataset, its frame store, TCE pretraining, features of the test split.
+# The main job on the built-in toy data: the whole reproduction set below at toy scale, then the
+# comparison table. Under 15 minutes on a 2-core CPU, install included; `--device auto` takes a GPU.
 demo: install
-	$(VIDKIT) synth $(DEMO)/synth --seed $(SEED)
-	$(VIDKIT) extract-frames $(DEMO)/synth/videos -o $(DEMO)/frames.h5 --annotations $(DEMO)/synth/splits --dataset ucf101 --flow
-	$(VIDKIT) info $(DEMO)/frames.h5
-	$(VIDKIT) pretrain --method tce $(DEMO)/frames.h5 -o $(DEMO)/tce.pt --backbone resnet18 --size 64 --steps 60 --batch-size 16 --schedule cosine --no-rotation --seed $(SEED)
-	$(VIDKIT) embed $(DEMO)/tce.pt $(DEMO)/frames.h5 -o $(DEMO)/tce_test.h5 --split test01 --json
+	$(MAKE) --no-print-directory report DATA= RUN=$(DEMO) SEED=$(SEED) DEVICE=$(DEVICE)
+	@echo
+	@cat $(DEMO)/table.md
+	@echo
+	@echo "t-SNE pictures of the test videos: $(DEMO)/tsne/*.png"
 
 test: install
 	$(PY) -m pytest -q --runslow
@@ -43,11 +47,163 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q
 
+# Every benchmark, then one table of all their ratios (out/bench/summary.md).
+BENCH ?= out/bench
 bench: install
-	$(PY) bench/extract.py
-	$(PY) bench/train.py
-	$(PY) bench/retrieve.py
-	$(PY) bench/tsne.py
+	@mkdir -p $(BENCH) && rm -f $(BENCH)/ratios.jsonl
+	$(PY) bench/extract.py --ratios $(BENCH)/ratios.jsonl
+	$(PY) bench/train.py --ratios $(BENCH)/ratios.jsonl
+	$(PY) bench/retrieve.py --ratios $(BENCH)/ratios.jsonl
+	$(PY) bench/tsne.py --ratios $(BENCH)/ratios.jsonl
+	$(PY) bench/ratios.py $(BENCH)/ratios.jsonl > $(BENCH)/summary.md
+	@echo && cat $(BENCH)/summary.md
+
+docs: install
+	$(PY) -m vidkit.cli.reference > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .hypothesis
+
+# ---------------------------------------------------------------------------------------------
+# Reproductions (docs/reproducing.md). One rule per artefact, every flag spelled out: `make -n
+# ucf101-iic-retrieval DATA=/data/ucf101` prints the exact commands.
+#
+# DATA is a folder in the layout `vidkit synth` writes: DATA/videos/<Class>/<video> and DATA/splits
+# (the official lists: classInd.txt, trainlist01.txt, testlist01.txt, ...). Point VIDEOS and SPLITS
+# elsewhere to override. Without DATA the toy dataset is generated, and every run is scaled to
+# minutes on a CPU; with DATA the papers' settings apply. RUN is where the artefacts go.
+DATA ?=
+DATASET ?= ucf101
+EXTRACT_WORKERS ?= 2
+ifeq ($(DATA),)
+RUN ?= out/toy
+VIDEOS ?= $(RUN)/synth/videos
+SPLITS ?= $(RUN)/synth/splits
+FORMAT := ucf101
+FRAMES_FROM := $(RUN)/synth/splits/classInd.txt
+# Toy scale: 8 motion classes, 64 train / 32 test videos of 32 frames at 64 px. Loading in the
+# training process is faster than DataLoader workers at this size.
+LOADER_WORKERS ?= 0
+FRAME_SIZE ?= 64
+TCE_BACKBONE ?= resnet18
+TCE_SIZE ?= 64
+TCE_PRETRAIN ?= --steps 100 --batch-size 16 --lr 0.03 --schedule cosine
+IIC_BACKBONE ?= tiny
+IIC_SIZE ?= 64
+IIC_CLIP ?= 16
+IIC_PRETRAIN ?= --steps 300 --batch-size 16 --lr 0.01 --schedule cosine --l2-normalize
+CLIPS_PER_VIDEO ?= 4
+TCE_FINETUNE ?= --epochs 10 --batch-size 8 --lr 0.01 --schedule cosine
+IIC_FINETUNE ?= --epochs 40 --batch-size 8 --lr 0.1 --schedule cosine
+else
+RUN ?= out/$(DATASET)
+VIDEOS ?= $(DATA)/videos
+SPLITS ?= $(DATA)/splits
+FORMAT := $(DATASET)
+FRAMES_FROM :=
+LOADER_WORKERS ?= 8
+# The papers' settings (iic.md, tce.md). TCE trained at 224 px: FRAME_SIZE=256 TCE_SIZE=224.
+FRAME_SIZE ?= 128
+TCE_BACKBONE ?= resnet18
+TCE_SIZE ?= 112
+TCE_PRETRAIN ?= --epochs 50 --batch-size 100 --lr 0.03 --schedule step
+IIC_BACKBONE ?= r3d
+IIC_SIZE ?= 112
+IIC_CLIP ?= 16
+IIC_PRETRAIN ?= --epochs 240 --batch-size 16 --lr 0.01 --schedule step
+CLIPS_PER_VIDEO ?= 10
+TCE_FINETUNE ?= --epochs 150 --batch-size 25 --lr 0.01 --schedule step
+IIC_FINETUNE ?= --epochs 150 --batch-size 16 --lr 0.001 --schedule plateau
+endif
+COMMON = --device $(DEVICE) --seed $(SEED)
+LOADER = --workers $(LOADER_WORKERS)
+# A killed pretrain/finetune leaves its checkpoint as *.part.pt; the same make line resumes it.
+resume_from = $(if $(wildcard $(1)),--resume)
+# Keep every artefact, features included, once made (make would delete pattern-rule intermediates).
+.SECONDARY:
+
+.PHONY: reproduce report tce-retrieval tce-finetune tce-tsne iic-retrieval iic-finetune iic-tsne baselines
+
+$(RUN)/synth/splits/classInd.txt:
+	$(VIDKIT) synth $(RUN)/synth --classes 8 --train-per-class 8 --test-per-class 4 --frames 32 --size 64 --seed $(SEED)
+
+$(RUN)/frames.h5: $(FRAMES_FROM)
+	$(VIDKIT) extract-frames $(VIDEOS) -o $@ --annotations $(SPLITS) --dataset $(FORMAT) --size $(FRAME_SIZE) --workers $(EXTRACT_WORKERS)
+
+$(RUN)/tce.pt: $(RUN)/frames.h5
+	$(VIDKIT) pretrain --method tce $< -o $(RUN)/tce.part.pt --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) $(TCE_PRETRAIN) --split train01 $(LOADER) $(COMMON) $(call resume_from,$(RUN)/tce.part.pt)
+	mv $(RUN)/tce.part.pt $@
+
+$(RUN)/iic.pt: $(RUN)/frames.h5
+	$(VIDKIT) pretrain --method iic $< -o $(RUN)/iic.part.pt --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --view2 res --neg repeat $(IIC_PRETRAIN) --split train01 $(LOADER) $(COMMON) $(call resume_from,$(RUN)/iic.part.pt)
+	mv $(RUN)/iic.part.pt $@
+
+# Features of a split (the stem's last word): TCE and its random-init twin embed frames of clips
+# (a 2D net averages them), IIC and its twin RGB and residual clips, pooled as IIC retrieves.
+EMBED = --clips-per-video $(CLIPS_PER_VIDEO) $(LOADER) $(COMMON)
+$(RUN)/emb/tce-%.h5: $(RUN)/tce.pt $(RUN)/frames.h5
+	$(VIDKIT) embed $^ -o $@ --split $* $(EMBED)
+$(RUN)/emb/random2d-%.h5: $(RUN)/frames.h5
+	$(VIDKIT) embed $< -o $@ --split $* --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) $(EMBED)
+$(RUN)/emb/iic-rgb-%.h5: $(RUN)/iic.pt $(RUN)/frames.h5
+	$(VIDKIT) embed $^ -o $@ --split $* --modality rgb --pooling iic $(EMBED)
+$(RUN)/emb/iic-res-%.h5: $(RUN)/iic.pt $(RUN)/frames.h5
+	$(VIDKIT) embed $^ -o $@ --split $* --modality res --pooling iic $(EMBED)
+$(RUN)/emb/random3d-rgb-%.h5: $(RUN)/frames.h5
+	$(VIDKIT) embed $< -o $@ --split $* --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --modality rgb --pooling iic $(EMBED)
+$(RUN)/emb/random3d-res-%.h5: $(RUN)/frames.h5
+	$(VIDKIT) embed $< -o $@ --split $* --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --modality res --pooling iic $(EMBED)
+
+# Retrieval (IIC's protocol): train videos are the gallery, test videos the queries; IIC and its
+# twin join their RGB and residual features per video.
+gallery = $(patsubst %,$(RUN)/emb/%-train01.h5,$(1))
+queries = $(patsubst %,$(RUN)/emb/%-test01.h5,$(1))
+$(RUN)/tce.index: $(call gallery,tce)
+$(RUN)/random2d.index: $(call gallery,random2d)
+$(RUN)/iic.index: $(call gallery,iic-rgb iic-res)
+$(RUN)/random3d.index: $(call gallery,random3d-rgb random3d-res)
+$(RUN)/%.index:
+	$(VIDKIT) build-index $^ -o $@ --normalize each --metric cosine --kind flat --seed $(SEED)
+
+$(RUN)/tce-retrieval.json: $(RUN)/tce.index $(call queries,tce)
+$(RUN)/random2d-retrieval.json: $(RUN)/random2d.index $(call queries,random2d)
+$(RUN)/iic-retrieval.json: $(RUN)/iic.index $(call queries,iic-rgb iic-res)
+$(RUN)/random3d-retrieval.json: $(RUN)/random3d.index $(call queries,random3d-rgb random3d-res)
+$(RUN)/%-retrieval.json:
+	$(VIDKIT) retrieve $^ --k 1,5,10,20,50 --out $(RUN)/$*-neighbours.csv --json > $@
+
+# Fine-tuning for action recognition: TCE's stack of differences, IIC's residual clips.
+$(RUN)/tce-finetune.json: $(RUN)/tce.pt $(RUN)/frames.h5
+	$(VIDKIT) finetune $^ -o $(RUN)/tce-finetune.pt --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/tce-finetune.pt) --json > $@
+$(RUN)/random2d-finetune.json: $(RUN)/frames.h5
+	$(VIDKIT) finetune $< --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) -o $(RUN)/random2d-finetune.pt --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/random2d-finetune.pt) --json > $@
+$(RUN)/iic-finetune.json: $(RUN)/iic.pt $(RUN)/frames.h5
+	$(VIDKIT) finetune $^ -o $(RUN)/iic-finetune.pt --input res $(IIC_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/iic-finetune.pt) --json > $@
+$(RUN)/random3d-finetune.json: $(RUN)/frames.h5
+	$(VIDKIT) finetune $< --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) -o $(RUN)/random3d-finetune.pt --input res $(IIC_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/random3d-finetune.pt) --json > $@
+
+# t-SNE maps of the test videos' features, one colour per class.
+$(RUN)/tsne/%.png: $(RUN)/emb/%-test01.h5
+	@mkdir -p $(@D)
+	$(VIDKIT) tsne $< -o $@ --color-by label --perplexity 10 --iterations 500 --title "$* features of the test videos" $(COMMON)
+
+$(RUN)/table.md: $(foreach m,random2d tce random3d iic,$(RUN)/$(m)-retrieval.json $(RUN)/$(m)-finetune.json)
+	$(PY) examples/results_table.py --k 1,5 \
+	    "random init ($(TCE_BACKBONE))=$(RUN)/random2d-retrieval.json,$(RUN)/random2d-finetune.json" \
+	    "TCE ($(TCE_BACKBONE))=$(RUN)/tce-retrieval.json,$(RUN)/tce-finetune.json" \
+	    "random init ($(IIC_BACKBONE))=$(RUN)/random3d-retrieval.json,$(RUN)/random3d-finetune.json" \
+	    "IIC ($(IIC_BACKBONE), rgb+res)=$(RUN)/iic-retrieval.json,$(RUN)/iic-finetune.json" > $@
+
+tce-retrieval: $(RUN)/tce-retrieval.json
+tce-finetune: $(RUN)/tce-finetune.json
+tce-tsne: $(RUN)/tsne/tce.png
+iic-retrieval: $(RUN)/iic-retrieval.json
+iic-finetune: $(RUN)/iic-finetune.json
+iic-tsne: $(RUN)/tsne/iic-rgb.png
+baselines: $(foreach m,random2d random3d,$(RUN)/$(m)-retrieval.json $(RUN)/$(m)-finetune.json)
+report: $(RUN)/table.md $(foreach m,random2d tce random3d-rgb iic-rgb,$(RUN)/tsne/$(m).png)
+reproduce: report
+
+# ucf101-iic-retrieval, hmdb51-tce-finetune, ...: the same rules with DATASET set (outputs in out/DATASET).
+ucf101-% hmdb51-%: install
+	$(MAKE) --no-print-directory $* DATASET=$(firstword $(subst -, ,$@))

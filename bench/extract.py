@@ -33,6 +33,7 @@ from PIL import Image
 from vidkit import extraction
 from vidkit.io import synth, video
 from vidkit.io.store import FrameStore, StoreConfig
+from ratios import record  # bench/ratios.py, beside this script
 
 CLIP_NAMES = ("bigbuckbunny", "bikes", "carphone_pristine")
 
@@ -74,7 +75,7 @@ def time_ffmpeg(ffmpeg: str, clips: list[Path], short_side: int | None) -> None:
         )
 
 
-def bench_extraction(work: Path, clips: list[Path], repeats: int) -> None:
+def bench_extraction(work: Path, clips: list[Path], repeats: int, ratios: str | None) -> None:
     ffmpeg = ffmpeg_binary()
     frames = sum(video.probe(c).n_frames for c in clips)
     print(f"\n## Extraction: 3 real clips, {frames} frames (ffmpeg: {ffmpeg})")
@@ -90,6 +91,7 @@ def bench_extraction(work: Path, clips: list[Path], repeats: int) -> None:
         theirs = best_of(repeats, lambda: time_ffmpeg(ffmpeg, clips, short_side))
         label = f"size {short_side or 'native'}, {codec}, workers {workers}"
         print(f"{label:34s} {ours:9.3f} {theirs:9.3f} {ours / theirs:7.2f}x  ({frames / ours:.0f} frames/s)")
+        record(ratios, "extract-frames", f"time vs ffmpeg CLI, {label}", ours / theirs, "<= 1.5x")
 
 
 def read_folder_clip(folder: Path, start: int, length: int) -> np.ndarray:
@@ -98,7 +100,7 @@ def read_folder_clip(folder: Path, start: int, length: int) -> np.ndarray:
     return np.stack([np.asarray(Image.open(folder / name).convert("RGB")) for name in files[start : start + length]])
 
 
-def bench_clip_reads(work: Path, clips: list[Path], repeats: int, count: int, title: str) -> None:
+def bench_clip_reads(work: Path, clips: list[Path], repeats: int, count: int, title: str, ratios: str | None) -> None:
     config = StoreConfig(short_side=128)
     work = work / ("reads-" + title.split()[0])
     work.mkdir()
@@ -123,21 +125,24 @@ def bench_clip_reads(work: Path, clips: list[Path], repeats: int, count: int, ti
     print(f"{'reader':34s} {'ms/clip':>9s} {'speed-up':>9s}  target >= 3")
     for name, seconds in (("JPEG folder + PIL (baseline)", folder_s), ("store, jpeg", store_s), ("store, raw", raw_s)):
         print(f"{name:34s} {seconds / count * 1e3:9.3f} {folder_s / seconds:8.2f}x")
+    for name, seconds in (("jpeg", store_s), ("raw", raw_s)):
+        record(ratios, "clip reads", f"store ({name}) vs JPEG folder + PIL, {title.split(' (')[0]}", folder_s / seconds, ">= 3x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clips", type=int, default=400, help="random clips to read")
+    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
     args = parser.parse_args()
     clips = real_clips()
     with tempfile.TemporaryDirectory() as tmp:
-        bench_extraction(Path(tmp), clips, args.repeats)
-        bench_clip_reads(Path(tmp), clips, args.repeats, args.clips, "real clips (detailed 720p/272p/144p footage)")
+        bench_extraction(Path(tmp), clips, args.repeats, args.ratios)
+        bench_clip_reads(Path(tmp), clips, args.repeats, args.clips, "real clips (detailed 720p/272p/144p footage)", args.ratios)
         synth_config = synth.SynthConfig(classes=8, train_per_class=6, test_per_class=0, frames=48, size=160)
         synth.make_dataset(Path(tmp) / "synth", synth_config)
         videos = sorted((Path(tmp) / "synth" / "videos").rglob("*.mp4"))
-        bench_clip_reads(Path(tmp), videos, args.repeats, args.clips, "synth videos (48 x 160 px each)")
+        bench_clip_reads(Path(tmp), videos, args.repeats, args.clips, "synth videos (48 x 160 px each)", args.ratios)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from vidkit.retrieval import IndexConfig, _faiss_index
+from ratios import record  # bench/ratios.py, beside this script
 
 
 def best_of(fn, repeats: int = 3):
@@ -38,7 +39,7 @@ def unit(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x / np.linalg.norm(x, axis=1, keepdims=True), dtype=np.float32)
 
 
-def exact(n: int, queries: int, dim: int, k: int) -> None:
+def exact(n: int, queries: int, dim: int, k: int, ratios: str | None) -> None:
     rng = np.random.default_rng(0)
     gallery, query = unit(rng.normal(size=(n, dim))), unit(rng.normal(size=(queries, dim)))
     index = _faiss_index(gallery, IndexConfig(kind="flat", metric="cosine"))
@@ -53,9 +54,10 @@ def exact(n: int, queries: int, dim: int, k: int) -> None:
     print(f"| vidkit flat (faiss IndexFlatIP) | {t_faiss:.3f} | {queries / t_faiss:,.0f} |")
     print(f"speed-up: {t_sk / t_faiss:.1f}x (target >= 5x); identical ranked lists: {same_lists:.2%}; "
           f"shared neighbours: {same_sets:.4%}")
+    record(ratios, "retrieve", f"exact top-{k}, {n:,} x {dim}: faiss flat vs scikit-learn brute", t_sk / t_faiss, ">= 5x")
 
 
-def approximate(n: int, queries: int, dim: int, nlist: int, k: int = 10) -> None:
+def approximate(n: int, queries: int, dim: int, nlist: int, ratios: str | None, k: int = 10) -> None:
     rng = np.random.default_rng(1)
     centres = rng.normal(size=(2000, dim)).astype(np.float32)
     gallery = unit(centres[rng.integers(2000, size=n)] + 0.5 * rng.normal(size=(n, dim)).astype(np.float32))
@@ -73,20 +75,22 @@ def approximate(n: int, queries: int, dim: int, nlist: int, k: int = 10) -> None
         t, (_, found) = best_of(lambda: ivf.search(query, k))
         recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)])
         print(f"| ivf{nlist}, nprobe {nprobe} | {t:.3f} | {t_flat / t:.1f}x | {recall:.1%} |")
+        record(ratios, "retrieve", f"{n:,} x {dim}: ivf{nlist} nprobe {nprobe} (recall@{k} {recall:.1%}) vs flat", t_flat / t, "")
     print(f"IVF build (train on {min(n, 64 * nlist):,} + add {n:,}): {t_build:.1f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
+    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
     args = parser.parse_args()
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads")
     if args.quick:
-        exact(5_000, 500, 512, 50)
-        approximate(50_000, 200, 128, 128)
+        exact(5_000, 500, 512, 50, args.ratios)
+        approximate(50_000, 200, 128, 128, args.ratios)
     else:
-        exact(50_000, 5_000, 512, 50)
-        approximate(1_000_000, 1_000, 128, 1024)
+        exact(50_000, 5_000, 512, 50, args.ratios)
+        approximate(1_000_000, 1_000, 128, 1024, args.ratios)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from vidkit.io import synth
 from vidkit.io.store import FrameStore, StoreConfig
 from vidkit.methods.tce import TCE
 from vidkit.models import create_backbone
+from ratios import record  # bench/ratios.py, beside this script
 
 
 class InMemory(Dataset):
@@ -97,6 +98,7 @@ def bench_engine(store: FrameStore, args, device: torch.device) -> float:
     print(f"bare PyTorch loop   {results['bare']:8.2f} s  {clips / results['bare']:8.1f} samples/s")
     print(f"vidkit engine       {results['engine']:8.2f} s  {clips / results['engine']:8.1f} samples/s")
     print(f"overhead            {overhead * 100:+7.1f} %   (target < 10 %)")
+    record(args.ratios, "pretrain", f"engine vs bare PyTorch loop time, TCE resnet18 on {device}", 1 + overhead, "<= 1.1x")
     return clips / results["engine"]
 
 
@@ -116,6 +118,7 @@ def bench_loader(store: FrameStore, args, model_rate: float) -> None:
     print(f"loader delivers     {rate:8.1f} samples/s")
     print(f"model consumes      {model_rate:8.1f} samples/s")
     print(f"ratio               {rate / model_rate:8.2f}x  (target > 1: the loader is not the bottleneck)")
+    record(args.ratios, "pretrain", "loader samples/s vs model samples/s", rate / model_rate, ">= 1x")
 
 
 def main() -> None:
@@ -124,6 +127,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--size", type=int, default=112)
+    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
     args = parser.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:

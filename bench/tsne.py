@@ -18,6 +18,7 @@ import numpy as np
 from openTSNE import TSNE as OpenTSNE
 from sklearn.manifold import TSNE as SkTSNE
 from sklearn.neighbors import KNeighborsClassifier
+from ratios import record  # bench/ratios.py, beside this script
 
 
 def knn_accuracy(coords: np.ndarray, labels: np.ndarray) -> float:
@@ -28,6 +29,7 @@ def knn_accuracy(coords: np.ndarray, labels: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 points, for a smoke run.")
+    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
     args = parser.parse_args()
     n = 2_000 if args.quick else 10_000
     rng = np.random.default_rng(0)
@@ -53,6 +55,8 @@ def main() -> None:
     print(f"| scikit-learn TSNE (Barnes-Hut) | {t_sk:.1f} | 1.0x | {knn_accuracy(theirs, labels):.3f} |")
     print(f"| openTSNE (Barnes-Hut) | {t_open:.1f} | {t_sk / t_open:.1f}x | {knn_accuracy(ours, labels):.3f} |")
     print(f"| openTSNE (FFT interpolation; openTSNE's 'auto' picks it for large N) | {t_fft:.1f} | {t_sk / t_fft:.1f}x | {knn_accuracy(fft, labels):.3f} |")
+    record(args.ratios, "tsne", f"{n:,} x 128: openTSNE Barnes-Hut vs scikit-learn", t_sk / t_open, "")
+    record(args.ratios, "tsne", f"{n:,} x 128: openTSNE FFT vs scikit-learn", t_sk / t_fft, "")
 
 
 if __name__ == "__main__":

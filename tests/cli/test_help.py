@@ -13,6 +13,7 @@ from vidkit.cli.app import app
 COMMANDS = sorted(command.name for command in app.registered_commands)
 
 
+
 def test_commands_are_registered():
     assert {"synth", "extract-frames", "info"} <= set(COMMANDS)
 
@@ -23,6 +24,27 @@ def test_help_has_an_example_and_docs(runner, name):
     assert result.exit_code == 0
     assert "Example:" in result.stdout and f"vidkit {name}" in result.stdout
     assert f"## `vidkit {name}`" in (REPO / "docs" / "cli.md").read_text()
+
+
+def test_cli_reference_is_generated_from_the_commands():
+    """docs/cli.md is `python -m vidkit.cli.reference` output: run `make docs` after changing a command."""
+    from vidkit.cli import reference
+
+    assert (REPO / "docs" / "cli.md").read_text() == reference.render(), "docs/cli.md is stale: run `make docs`"
+
+
+def test_reference_reads_options_as_typer_does(runner):
+    """Every option the table names is one `--help` lists, with the default `--help` shows."""
+    from vidkit.cli import reference
+
+    params = {p.name: p for p in reference.parameters(dict((n, f) for n, f, _ in reference.COMMANDS)["pretrain"])}
+    assert params["-o, --output"].required and params["--method"].kind == "tce|iic|cmc"
+    assert params["--mining, --no-mining"].default == "--mining" and params["--resume"].default == ""
+    assert params["--bank-momentum"].kind == "float (>= 0, <= 1)" and params["FRAMES"].argument
+    text = runner.invoke(app, ["pretrain", "--help"], env={"COLUMNS": "300"}).stdout
+    for name in params:
+        if not params[name].argument:
+            assert name.split(", ")[-1] in text
 
 
 def test_help_imports_no_heavy_library():

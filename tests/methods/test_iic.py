@@ -74,6 +74,23 @@ def test_banks_blend_with_momentum_and_renormalise():
         torch.testing.assert_close(rows[2:], old[2:])  # rows of videos not in the batch are untouched
 
 
+def test_l2_normalize_scores_unit_embeddings():
+    """`--l2-normalize`: a feature of norm 3 scores as its unit vector (tied logits give the same
+    chance loss whatever the norm), and the bank receives the unit vector."""
+    u = torch.tensor([0.6, 0.8, 0.0, 0.0])
+    raw, unit = (IIC(Constant(u * 3), num_videos=10, negatives=16, normalize=n) for n in (False, True))
+    for method in (raw, unit):
+        for bank in (method.bank1, method.bank2, method.bank_intra):
+            bank.rows.copy_(u.expand_as(bank.rows))
+    assert raw(_batch()).metrics["pos_score"].item() == pytest.approx(3.0)
+    output = unit(_batch())
+    assert output.metrics["pos_score"].item() == pytest.approx(1.0)
+    assert output.loss.item() == pytest.approx(2 * math.log(2 * (16 + 1)), rel=1e-5)
+    assert unit.hparams()["normalize"] is True
+    for _, _, features in unit._pending:
+        torch.testing.assert_close(features.norm(dim=1), torch.ones(len(features)))
+
+
 def test_negatives_never_include_the_anchor():
     torch.manual_seed(0)
     method = IIC(Constant([1.0, 0, 0, 0]), num_videos=3, negatives=500)
@@ -161,7 +178,7 @@ def _pretrain(runner, frames, out, *extra):
     ("r21d", ["--method", "iic", "--neg", "shuffle"]),
     ("c3d", ["--method", "iic", "--view2", "u", "--neg", "shuffle-full"]),
     ("r3d_18", ["--method", "cmc", "--view2", "v", "--separate-models"]),
-    ("tiny", ["--method", "iic", "--view2", "rgb", "--loss", "nce"]),
+    ("tiny", ["--method", "iic", "--view2", "rgb", "--loss", "nce", "--l2-normalize"]),
 ])
 def test_every_backbone_pretrains_and_embeds_with_both_poolings(runner, synth_frames, tmp_path, backbone, extra):
     result = _pretrain(runner, synth_frames, tmp_path / "m.pt", "--backbone", backbone, *extra)

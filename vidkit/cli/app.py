@@ -31,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals can hold whole tensors
     add_completion=False,
+    rich_markup_mode="markdown",  # docstrings are Markdown: the same text makes docs/cli.md
 )
 
 
@@ -69,19 +70,20 @@ def _guarded(command):
     return run
 
 
-def _register(command, name: str, panel: str) -> None:
-    app.command(name=name, rich_help_panel=panel)(_guarded(command))
-
-
-_register(synth, "synth", "Data")
-_register(extract_frames, "extract-frames", "Data")
-_register(info, "info", "Data")
-_register(pretrain, "pretrain", "Learn")
-_register(finetune, "finetune", "Learn")
-_register(embed, "embed", "Analyse")
-_register(build_index, "build-index", "Analyse")
-_register(retrieve, "retrieve", "Analyse")
-_register(tsne, "tsne", "Analyse")
+# (name, function, help panel) in the order of `vidkit --help` and docs/cli.md.
+COMMANDS = (
+    ("synth", synth, "Data"),
+    ("extract-frames", extract_frames, "Data"),
+    ("info", info, "Data"),
+    ("pretrain", pretrain, "Learn"),
+    ("finetune", finetune, "Learn"),
+    ("embed", embed, "Analyse"),
+    ("build-index", build_index, "Analyse"),
+    ("retrieve", retrieve, "Analyse"),
+    ("tsne", tsne, "Analyse"),
+)
+for _name, _function, _panel in COMMANDS:
+    app.command(name=_name, rich_help_panel=_panel)(_guarded(_function))
 
 
 def main() -> None:

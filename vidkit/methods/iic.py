@@ -14,7 +14,9 @@ Deviations from the released code, each a fix (iic.md 12):
 - the anchor's own index is never drawn as a negative (the code drew it about 10-25% of the time);
 - the intra-negative forward pass runs under `no_grad` (it never received a gradient; BN still
   sees it in train mode, as in the code);
-- `--separate-models` trains one backbone per view, which the paper's CMC baseline does.
+- `--separate-models` trains one backbone per view, which the paper's CMC baseline does;
+- `--l2-normalize` scores unit-length embeddings (CMC's choice), off by default: IIC's raw features
+  can collapse to zero on small data (see `IIC._embed`).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class IIC(SSLMethod):
         bank_momentum: 0.5, as the IIC code.
         loss: `infonce` (softmax cross-entropy) or `nce`.
         separate_models: a second backbone, a copy of the first's architecture, for view 2.
+        normalize: L2-normalise the embeddings before scoring (CMC; IIC does not).
     """
 
     name = "iic"
@@ -80,7 +83,7 @@ class IIC(SSLMethod):
 
     def __init__(self, backbone: nn.Module, *, num_videos: int, view2: str = "res", intra_negatives: str | None = "default",
                  negatives: int = 1024, temperature: float = 0.07, bank_momentum: float = 0.5, loss: str = "infonce",
-                 separate_models: bool = False):
+                 separate_models: bool = False, normalize: bool = False):
         super().__init__(backbone)
         if intra_negatives == "default":
             intra_negatives = self.default_intra
@@ -97,7 +100,7 @@ class IIC(SSLMethod):
         dim = backbone.num_features
         self.config = dict(view2=view2, intra_negatives=intra_negatives, negatives=negatives, temperature=temperature,
                            bank_momentum=bank_momentum, loss=loss, separate_models=separate_models, dim=dim,
-                           num_videos=num_videos)
+                           num_videos=num_videos, normalize=normalize)
         if separate_models:
             self.backbone2 = fresh_copy(backbone)
         self.bank1 = MemoryBank(num_videos, dim, bank_momentum)
@@ -114,12 +117,12 @@ class IIC(SSLMethod):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> MethodOutput:
         view1, own = batch["view1"], batch["index"]
-        f1 = self.backbone(view1).float()
-        f2 = f1 if self.config["view2"] == "rgb" else self._view2_model()(batch["view2"]).float()
+        f1 = self._embed(self.backbone, view1)
+        f2 = f1 if self.config["view2"] == "rgb" else self._embed(self._view2_model(), batch["view2"])
         intra = None
         if self.bank_intra is not None:
             with torch.no_grad():  # no gradient reaches it in IIC either; BN still sees it in train mode
-                f_intra = self.backbone(INTRA_NEGATIVES[self.config["intra_negatives"]](view1)).float()
+                f_intra = self._embed(self.backbone, INTRA_NEGATIVES[self.config["intra_negatives"]](view1))
             intra = self.bank_intra.rows
         negatives = sample_other(len(self.bank1), own, self.config["negatives"])
         scores1 = contrast_scores(f1, self.bank2.rows, own, negatives, intra)  # view 1 against view 2's bank
@@ -134,6 +137,14 @@ class IIC(SSLMethod):
         if intra is not None:
             metrics["intra_score"] = scores1[:, 1 + k].detach().mean()
         return MethodOutput(loss1 + loss2, metrics)
+
+    def _embed(self, model: nn.Module, clips: torch.Tensor) -> torch.Tensor:
+        # IIC scores raw pooled (post-ReLU) features against unit bank rows. Shrinking every feature
+        # towards zero then lowers the loss towards chance whenever the positive is not yet the top
+        # score, and on small data the ReLUs die there (loss stuck at 2 ln(2K + 2), all features 0).
+        # `normalize` scores unit vectors instead, as CMC did: a deviation, off by default.
+        features = model(clips).float()
+        return F.normalize(features, dim=1) if self.config["normalize"] else features
 
     def _loss(self, scores: torch.Tensor, view: int) -> torch.Tensor:
         temperature = self.config["temperature"]

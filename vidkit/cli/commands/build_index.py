@@ -41,11 +41,24 @@ def build_index(
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build a nearest-neighbour index (the retrieval gallery) from feature stores.
+    """Build a nearest-neighbour index (the retrieval gallery) from one or several feature stores.
 
-    Example: vidkit build-index rgb_train.h5 res_train.h5 -o gallery.index --normalize each
+    Example: `vidkit build-index rgb_train.h5 res_train.h5 -o gallery.index`
 
-    Core: vidkit.retrieval.build_index
+    Stores the gallery (usually the train split's features) as a faiss index in one
+    `vidkit.index/1` file (docs/formats.md). A video's row is the mean of its clip rows (IIC's
+    protocol) unless `--clip-level`. Several stores are joined side by side per video, which is IIC's
+    "merged" retrieval (RGB + residual, say); they must list the same videos in the same order, which
+    is checked.
+
+    - `--normalize each` (default) scales each store's part to unit length before joining, so neither
+      modality outweighs the other. The IIC code joined raw halves (`none`), letting the part with the
+      larger norm dominate. `joint` scales only the joined vector.
+    - `--metric cosine` compares unit vectors by inner product; `l2` ranks by squared distance.
+    - `--kind flat` is exact. `--kind ivf` is approximate, for galleries of millions: `--nlist` cells
+      trained by k-means on a sample of `--train-size` rows, `--nprobe` cells searched per query.
+
+    JSON: `{"index", "items", "dim", "kind"}`. Core: `vidkit.retrieval.build_index`.
     """
     from vidkit import retrieval
 

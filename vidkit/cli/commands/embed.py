@@ -41,9 +41,29 @@ def embed(
 ) -> None:
     """Write a feature store: one row per clip (or frame) of a frame store.
 
-    Example: vidkit embed tce.pt frames.h5 -o features.h5 --split test01 --clips-per-video 10
+    Example: `vidkit embed tce.pt frames.h5 -o features.h5 --split test01 --clips-per-video 10`
 
-    Core: vidkit.embedding.embed
+    Example: `vidkit embed frames.h5 --backbone r3d --size 112 --clip-len 16 -o random.h5` (the random-init baseline)
+
+    Writes a `vidkit.features/1` store. `--backbone NAME` without a checkpoint gives the random-init
+    baseline, seeded by `--seed`. Clip length, stride, size, modality and mean/std default to the
+    checkpoint's input recipe; explicit options override them.
+
+    - **Clips**: `--clips-per-video` evenly spaced clips (first and last included), resized and
+      centre-cropped to `size x size`: to the recipe's `resize` (IIC: 128x171, scaled with `--size`)
+      when the checkpoint has one, else short side `--size`. `--per-frame` gives one clip starting at
+      every frame instead (for t-SNE). A clip running past the end repeats the last frame.
+    - A 2D backbone given T > 1 frames embeds each frame and averages the T vectors.
+    - **Modalities**: `rgb`; `res`, residual frames (frame t+1 - frame t, mapped to [0, 1], as IIC
+      pretrains and retrieves); `res-raw`, the same in [-1, 1] (as IIC fine-tunes); `diff`, TCE's
+      differences (earlier minus later, divided by the recipe's std); `u`/`v`, flow from a store made
+      with `--flow`, one component repeated to 3 channels. Difference modalities read T + 1 frames,
+      so all T differences are real (IIC's code wrapped frame 0 around instead).
+    - **Pooling**: `avg`, the backbone's global average pool; `iic`, IIC's retrieval feature: the last
+      convolutional map max-pooled over 2x2 spatial windows (stride 2, time untouched) and flattened,
+      512x2x3x3 = 9216 values for a 16x112x112 clip through r3d, r21d or c3d.
+
+    JSON: `{"store", "rows", "dim"}`. Core: `vidkit.embedding.embed`.
     """
     from vidkit import embedding
 

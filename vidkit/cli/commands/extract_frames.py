@@ -49,9 +49,45 @@ def extract_frames(
 ) -> None:
     """Decode videos into a frame store; rerun the same command to resume a killed run.
 
-    Example: vidkit extract-frames data/synth/videos -o frames.h5 --annotations data/synth/splits --dataset ucf101 --size 64
+    Example: `vidkit extract-frames data/synth/videos -o frames.h5 --annotations data/synth/splits --dataset ucf101 --size 64`
 
-    Core: vidkit.extraction.extract_frames
+    Writes one frame store (`vidkit.frames/1`, see docs/formats.md).
+
+    - **Inputs**: video files (any name, when given explicitly), folders (walked recursively in sorted
+      order; files with a video extension are taken), frame folders, and `-` for paths on stdin. A
+      frame folder holds `frame000001.jpg` (two-stream), `image_00001.jpg` (3D-ResNets),
+      `img_00001.jpg` or `frame0.jpg` images, read in numeric order. A video's id is its file or folder
+      name without extension; a second input with the same id fails as a duplicate.
+    - **Decoding**: PyAV with decoder threads on. `--size` resizes inside libswscale (area filter) so
+      the short side has that many pixels. `--fps` resamples by presentation time: each output slot
+      takes the frame on screen at that time, as a player would. `--max-frames` caps the frames kept.
+    - **Flow** (`--flow`): dense optical flow between consecutive stored frames, TV-L1 when OpenCV has
+      `cv2.optflow` (install `opencv-contrib-python-headless`), else Farneback, quantised to uint8
+      within `--flow-bound` pixels.
+    - **Annotations**: `ucf101` (a folder with `classInd.txt` and `trainlist0N.txt`/`testlist0N.txt`,
+      CRLF or LF); `hmdb51` (the same list layout, or the official `<class>_test_split<N>.txt` files);
+      `kinetics` (CSV `label,youtube_id,time_start,time_end,split`, a file or a folder of them; ids
+      `<youtube_id>_<start:06d>_<end:06d>`, or the bare YouTube id); `csv` (`path,label,split`).
+      Videos are matched by id, case-insensitively, which resolves UCF101's
+      `HandstandPushups`/`HandStandPushups`. Splits are named `train01`, `test01`, ... for UCF101 and
+      HMDB51, and by the CSV's `split` column otherwise. A warning counts listed videos that are not
+      in the store.
+    - **Bad input**: a corrupt, truncated, empty or non-video file goes into the store's failures
+      table with its error (`vidkit info --failures` lists them) and the run goes on. "Truncated"
+      means a file that opens but decodes more than 2 frames fewer than its header declares. Exit 0
+      when anything was extracted; `--strict` exits 1 on any failure, keeping the store. When nothing
+      at all was extracted, the command exits 1 and leaves no empty store behind.
+    - **Resume**: committed every 64 videos or 5 s; a killed run leaves a readable store. The same
+      command run again skips every stored video and retries the failures. Adding *new* videos to a
+      finished store needs `--append`. Options that change the frames (`--size`, `--fps`, `--codec`,
+      `--flow`, ...) must match the store's, or the command stops with an error.
+    - **Workers**: `--workers N` decodes in N processes; one process writes the store in input order,
+      so the result is identical to `--workers 1`.
+    - **`--format folders`** writes `<out>/<id>/image_00001.jpg` + `n_frames` instead (the 3D-ResNets
+      layout, for the original scripts), resumable per video.
+
+    JSON: `{"store", "videos", "failed", "frames", "new", "skipped"}` (`videos`, `failed` and `frames`
+    count the whole store; `new` and `skipped` this run). Core: `vidkit.extraction.extract_frames`.
     """
     from vidkit import extraction
     from vidkit.io import annotations as ann

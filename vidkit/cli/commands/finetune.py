@@ -58,11 +58,40 @@ def finetune(
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fine-tune a backbone for classification on a labelled frame store and test it (video top-1/top-5).
+    """Fine-tune a backbone for classification on a labelled split and test it on another.
 
-    Example: vidkit finetune iic.pt frames.h5 -o iic_ft.pt --input res --epochs 30
+    Example: `vidkit finetune iic.pt frames.h5 -o iic_ft.pt --input res --epochs 30`
 
-    Core: vidkit.finetuning.finetune
+    Example: `vidkit finetune frames.h5 --backbone r3d -o random_ft.pt --input res` (the random-init baseline)
+
+    Trains a classifier (backbone, dropout, one linear layer) on the train split and tests it on the
+    test split. Clip length, size and mean/std default to the checkpoint's recipe.
+
+    - **Inputs**: `rgb` clips; `res`, residual clips in [-1, 1] (IIC's fine-tuning); `diff-stack`,
+      TCE's stack of differences: `--clip-len N` differences (default 5, from 6 consecutive frames)
+      stacked as the channels of a 2D backbone, whose first convolution is widened by repeating the
+      pretrained RGB filters (channel i gets RGB filter i mod 3, unscaled, as TCE).
+    - **Freezing**: `--linear` freezes the backbone in eval mode (weights and BN statistics untouched)
+      under a linear layer, VINCE's end-task probe. `--freeze-until K` freezes the stem and ResNet
+      stages below K (LA's `ft_begin_index`; frozen BN layers still update their statistics, as there).
+    - **`--task frames`**: one frame per sample (clip length 1), for image end tasks; a store of
+      one-frame videos makes it an image classification probe.
+    - **Training**: SGD (momentum 0.9); one clip per video per epoch at a random start, resized (to the
+      recipe's `resize`, else short side 8/7 of `--size`) and randomly cropped. No flips by default:
+      IIC did not flip, and a flip turns "moves left" into "moves right". `--schedule plateau` cuts
+      the rate x0.1 when the validation loss stalls (IIC), `step` at 1/2 and 3/4 of the run.
+    - **Validation**: `--val-fraction` of the train videos (seeded) is held out and scored each epoch
+      on one centre clip per video; the epoch with the lowest validation loss is kept (the last one
+      with `--val-fraction 0`).
+    - **Test**: `--test-clips` evenly spaced centre clips per video with their logits averaged (IIC).
+      Video- and clip-level top-1/top-5 are hits / total. The confusion matrix goes beside the
+      checkpoint as `FT.confusion.csv` (rows true classes, columns predicted, both named).
+    - **Resume**: every epoch writes a resumable checkpoint; `--resume` continues a killed run to the
+      same result. `--test-only` tests a checkpoint written by finetune (and writes its confusion
+      matrix).
+
+    JSON: `{"checkpoint", "test_top1", "test_top5", "test_videos", "clip_top1", "clip_top5",
+    "val_top1", "best_epoch", "epochs", "confusion", "seconds"}`. Core: `vidkit.finetuning.finetune`.
     """
     from vidkit import finetuning
 

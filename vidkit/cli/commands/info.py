@@ -18,9 +18,14 @@ def info(
 ) -> None:
     """Summarise a store: videos, frames, classes, splits, failures and the options that made it.
 
-    Example: vidkit info frames.h5 --failures
+    Example: `vidkit info frames.h5 --failures`
 
-    Core: vidkit.io.store.FrameStore.summary
+    Says whether the store is complete, its videos, frames, bytes, classes, splits with their sizes,
+    the number of failed inputs, and the config that made it. `--failures` lists each failed input
+    with its error.
+
+    JSON: `{"store", "schema", "complete", "videos", "frames", "failed", "classes", "splits", "bytes",
+    "config", "created_by"[, "failures"]}`. Core: `vidkit.io.store.FrameStore.summary`.
     """
     from vidkit.io.store import FrameStore
 

@@ -50,7 +50,7 @@ def pretrain(
     frames: Annotated[Path, typer.Argument(help="Frame store to train on (from extract-frames).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint to write (also written every --checkpoint-every steps).")],
     method: Annotated[Method, typer.Option(help="Self-supervised objective.")] = Method.tce,
-    backbone: Annotated[Optional[str], typer.Option(help="Backbone name (see docs/cli.md; default TCE resnet18, IIC/CMC r3d).")] = None,
+    backbone: Annotated[Optional[str], typer.Option(help="Backbone name (docs/methods.md lists them; default TCE resnet18, IIC/CMC r3d).")] = None,
     epochs: Annotated[Optional[float], typer.Option(min=0.001, help="Passes over the training videos (default TCE 50, IIC 240).")] = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Optimizer steps (overrides --epochs).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(min=1, help="Samples per step, per process under torchrun (default TCE 100, IIC 16).")] = None,
@@ -78,15 +78,42 @@ def pretrain(
     view2: Annotated[View2, typer.Option(help="Second view: residual clip, flow u or v (needs extract-frames --flow), or rgb.", rich_help_panel=IIC)] = View2.res,
     neg: Annotated[IntraNegative, typer.Option(help="IIC intra-negative: repeat one frame, swap two of four chunks, or shuffle all frames.", rich_help_panel=IIC)] = IntraNegative.repeat,
     separate_models: Annotated[bool, typer.Option("--separate-models", help="One backbone per view (the checkpoint exports view 1's).", rich_help_panel=IIC)] = False,
+    l2_normalize: Annotated[bool, typer.Option("--l2-normalize", help="Score unit-length embeddings, as CMC (IIC scores raw ones; see docs/methods.md).", rich_help_panel=IIC)] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Pretrain a backbone on a frame store; --resume continues a run exactly where it stopped.
 
-    Example: vidkit pretrain --method tce frames.h5 -o tce.pt --backbone resnet18 --size 112 --epochs 10
+    Example: `vidkit pretrain --method tce frames.h5 -o tce.pt --backbone resnet18 --size 112 --epochs 10`
 
-    Example: vidkit pretrain --method iic frames.h5 -o iic.pt --backbone r3d --view2 res --neg repeat
+    Example: `vidkit pretrain --method iic frames.h5 -o iic.pt --backbone r3d --view2 res --neg repeat`
 
-    Core: vidkit.pretraining.pretrain
+    Writes a `vidkit.ckpt/1` checkpoint (docs/formats.md) atomically, every `--checkpoint-every`
+    steps and at the end. What each method learns, its paper defaults and where vidkit departs from
+    the released code: docs/methods.md.
+
+    - **Defaults per method** (the papers'; every option overrides them): TCE resnet18, 50 epochs,
+      batch 100, lr 0.03, 224 px frames; IIC/CMC r3d, 240 epochs, batch 16, lr 0.01, 16-frame clips
+      cropped to 112 px from frames resized to 128x171.
+    - **Training**: SGD with momentum 0.9. `--schedule step` follows the method's milestones: x0.1
+      halfway for TCE, x0.2 at epochs 45, 90, 125 and 160 of 240 for IIC (as fractions of the run,
+      so shorter runs keep the shape). bf16 autocast on CUDA. `--epochs` counts passes over the
+      split's videos (one sample per video per epoch); `--steps` overrides it. The split defaults to
+      `train01` when the store has one, otherwise every video.
+    - **Resume**: `--resume` continues the run saved in `-o` along the same curve as an uninterrupted
+      run: data randomness is a function of (seed, epoch, sample), torch's RNG is re-seeded from the
+      step, and the schedule is a function of the step. The checkpoint holds weights, memory bank, NCE
+      normaliser, optimizer state and the epoch/batch position. A resumed run must use the same method
+      options, and may ask for more `--steps`.
+    - **Divergence**: a NaN or infinite loss stops the run with one error line; the last checkpoint
+      written before it is kept.
+    - **Scale-out**: `torchrun --nproc_per_node N -m vidkit pretrain ...` runs DDP (gloo on CPU, NCCL
+      on GPU). Each process takes its share of every epoch, memory-bank updates are gathered from all
+      ranks, BatchNorm running statistics are averaged after each step, and only rank 0 writes.
+      `--batch-size` is per process.
+    - **Logs**: a progress bar, the last losses on stderr, and TensorBoard scalars (loss, lr,
+      samples/s) with `--tensorboard DIR`.
+
+    JSON: `{"checkpoint", "steps", "final_loss", "seconds"}`. Core: `vidkit.pretraining.pretrain`.
     """
     from vidkit import pretraining
 
@@ -98,7 +125,7 @@ def pretrain(
     if method is Method.tce:
         options.update(window=window, mining=mining, rotation=rotation)
     else:
-        options.update(view2=view2.value, separate_models=separate_models)
+        options.update(view2=view2.value, separate_models=separate_models, normalize=l2_normalize)
         if method is Method.iic:
             options["intra_negatives"] = neg.value
     config = pretraining.PretrainConfig(

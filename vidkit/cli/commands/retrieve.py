@@ -31,9 +31,21 @@ def retrieve(
 ) -> None:
     """Score top-k retrieval: a query counts at k when one of its k nearest gallery videos shares its class.
 
-    Example: vidkit retrieve gallery.index rgb_test.h5 res_test.h5 --k 1,5,10,20,50 --out neighbours.csv
+    Example: `vidkit retrieve gallery.index rgb_test.h5 res_test.h5 --k 1,5,10,20,50 --out neighbours.csv`
 
-    Core: vidkit.retrieval.retrieve
+    Every query video (the test split's features, normalised and joined as the index was) is searched
+    in the gallery. Queries without a label are searched and listed but not scored (`scored` in the
+    JSON). Query stores must match the index's parts in number, order, width and pooling; a mismatch
+    is a one-line error.
+
+    - `--exclude-self` drops gallery rows of the query's own video (a store queried against itself).
+    - `--clip-level` queries with every clip row instead of one mean row per video.
+    - `--out` writes the neighbour lists: CSV `query_id,rank,gallery_id,score` (rank from 1; score is
+      the cosine similarity, or the squared distance for `l2`), or HDF5 arrays for `.h5`.
+    - `--per-class` adds the accuracies per class label.
+
+    JSON: `{"queries", "gallery", "scored", "topk": {"1": acc, ...}[, "per_class", "neighbours"]}`.
+    Core: `vidkit.retrieval.retrieve`.
     """
     from vidkit import retrieval
 

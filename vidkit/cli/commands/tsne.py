@@ -41,11 +41,30 @@ def tsne(
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Draw a t-SNE map of embeddings: a picture, or a video of the source beside its moving point.
+    """Draw a t-SNE map of embeddings: a picture, or a video of the clip beside its moving point.
 
-    Example: vidkit tsne --checkpoint tce.pt bikes.mp4 -o bikes_tsne.mp4
+    Example: `vidkit tsne --checkpoint tce.pt bikes.mp4 -o bikes_tsne.mp4`
 
-    Core: vidkit.viz.render
+    Example: `vidkit tsne features.h5 -o classes.png --color-by label`
+
+    A t-SNE map (openTSNE, PCA initialisation, seeded: the same seed gives the same map) of:
+    - a feature store (all rows, or `--video` ids, or a `--split` of the frame store it was embedded
+      from); a per-frame store (`embed --per-frame`) gives one point per frame;
+    - an `.npy` array `(frames, dims)` of one video's features in time order (`--source VIDEO` gives
+      its frames for an MP4);
+    - `--checkpoint CKPT VIDEO...`: every frame of each video file or frame folder embedded with the
+      checkpoint's recipe, in eval mode. A TCE checkpoint maps its 128-d normalised embedding (what
+      TCE plots), others their pooled features.
+
+    One video is coloured by time (with a colour bar) and consecutive frames are joined by a thin
+    line; several videos are coloured by video; a labelled store by class, with a legend of class
+    names. `-o out.mp4` writes the source video beside the map at the source frame rate, the current
+    frame's point highlighted with its recent trail (one video at a time). The 2-D coordinates go
+    beside the output as `OUT.tsne.npy` (or `.csv` with video, frame, label, x, y). Perplexity is
+    clamped below a third of the number of points, so short clips work. `--pca 50` reduces
+    dimensions first.
+
+    JSON: `{"output", "points", "coordinates", "color_by"[, "frames"]}`. Core: `vidkit.viz.render`.
     """
     from vidkit import viz, viz_inputs
 
