@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from ratios import record  # bench/ratios.py, beside this script
 
 from vidkit import extraction
 from vidkit.io import synth, video
 from vidkit.io.store import FrameStore, StoreConfig
-from ratios import record  # bench/ratios.py, beside this script
 
 CLIP_NAMES = ("bigbuckbunny", "bikes", "carphone_pristine")
 

@@ -20,10 +20,10 @@ import time
 
 import faiss
 import numpy as np
+from ratios import record  # bench/ratios.py, beside this script
 from sklearn.neighbors import NearestNeighbors
 
 from vidkit.retrieval import IndexConfig, _faiss_index
-from ratios import record  # bench/ratios.py, beside this script
 
 
 def best_of(fn, repeats: int = 3):

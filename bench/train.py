@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from ratios import record  # bench/ratios.py, beside this script
 from torch.utils.data import DataLoader, Dataset
 
 from vidkit import checkpoint as ckpt
@@ -31,7 +32,6 @@ from vidkit.io import synth
 from vidkit.io.store import FrameStore, StoreConfig
 from vidkit.methods.tce import TCE
 from vidkit.models import create_backbone
-from ratios import record  # bench/ratios.py, beside this script
 
 
 class InMemory(Dataset):

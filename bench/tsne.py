@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 from openTSNE import TSNE as OpenTSNE
+from ratios import record  # bench/ratios.py, beside this script
 from sklearn.manifold import TSNE as SkTSNE
 from sklearn.neighbors import KNeighborsClassifier
-from ratios import record  # bench/ratios.py, beside this script
 
 
 def knn_accuracy(coords: np.ndarray, labels: np.ndarray) -> float:
