@@ -141,7 +141,7 @@ class IIC(SSLMethod):
     def _embed(self, model: nn.Module, clips: torch.Tensor) -> torch.Tensor:
         # IIC scores raw pooled (post-ReLU) features against unit bank rows. Shrinking every feature
         # towards zero then lowers the loss towards chance whenever the positive is not yet the top
-        # score, and on small data the ReLUs die there (loss stuck at 2 ln(2K + 2), all features 0).
+        # score, and on small data training stalls there (loss at 2 ln(2K + 2), most features 0).
         # `normalize` scores unit vectors instead, as CMC did: a deviation, off by default.
         features = model(clips).float()
         return F.normalize(features, dim=1) if self.config["normalize"] else features
