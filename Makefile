@@ -21,7 +21,7 @@ help:
 	@echo "make bench      speed benchmarks (ratios against baselines run alongside)"
 	@echo "make docs       regenerate docs/cli.md from the commands' --help"
 	@echo "make ucf101-iic-retrieval DATA=...   and the other reproductions: docs/reproducing.md"
-	@echo "make clean      remove $(DEMO) and caches"
+	@echo "make clean      remove $(DEMO), out/toy, $(BENCH) and caches (not real-data runs)"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,7 +64,7 @@ docs: install
 	$(PY) -m vidkit.cli.reference > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
 
 clean:
-	rm -rf $(DEMO) .pytest_cache .hypothesis
+	rm -rf $(DEMO) out/toy $(BENCH) .pytest_cache .hypothesis
 
 # ---------------------------------------------------------------------------------------------
 # Reproductions (docs/reproducing.md). One rule per artefact, every flag spelled out: `make -n
