@@ -119,8 +119,12 @@ IIC_FINETUNE ?= --epochs 150 --batch-size 16 --lr 0.001 --schedule plateau
 endif
 COMMON = --device $(DEVICE) --seed $(SEED)
 LOADER = --workers $(LOADER_WORKERS)
-# A killed pretrain/finetune leaves its checkpoint as *.part.pt; the same make line resumes it.
-resume_from = $(if $(wildcard $(1)),--resume)
+# The output and shared flags of a training run. A killed pretrain/finetune leaves its checkpoint
+# (pretrain: *.part.pt) behind, and the same make line then adds --resume.
+train_to = -o $(1) $(LOADER) $(COMMON)$(if $(wildcard $(1)), --resume)
+# The random-init twins take the method's backbone and input size.
+RANDOM2D = --backbone $(TCE_BACKBONE) --size $(TCE_SIZE)
+RANDOM3D = --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP)
 # Keep every artefact, features included, once made (make would delete pattern-rule intermediates).
 .SECONDARY:
 
@@ -133,11 +137,11 @@ $(RUN)/frames.h5: $(FRAMES_FROM)
 	$(VIDKIT) extract-frames $(VIDEOS) -o $@ --annotations $(SPLITS) --dataset $(FORMAT) --size $(FRAME_SIZE) --workers $(EXTRACT_WORKERS)
 
 $(RUN)/tce.pt: $(RUN)/frames.h5
-	$(VIDKIT) pretrain --method tce $< -o $(RUN)/tce.part.pt --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) $(TCE_PRETRAIN) --split train01 $(LOADER) $(COMMON) $(call resume_from,$(RUN)/tce.part.pt)
+	$(VIDKIT) pretrain --method tce $< --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) $(TCE_PRETRAIN) --split train01 $(call train_to,$(RUN)/tce.part.pt)
 	mv $(RUN)/tce.part.pt $@
 
 $(RUN)/iic.pt: $(RUN)/frames.h5
-	$(VIDKIT) pretrain --method iic $< -o $(RUN)/iic.part.pt --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --view2 res --neg repeat $(IIC_PRETRAIN) --split train01 $(LOADER) $(COMMON) $(call resume_from,$(RUN)/iic.part.pt)
+	$(VIDKIT) pretrain --method iic $< --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --view2 res --neg repeat $(IIC_PRETRAIN) --split train01 $(call train_to,$(RUN)/iic.part.pt)
 	mv $(RUN)/iic.part.pt $@
 
 # Features of a split (the stem's last word): TCE and its random-init twin embed frames of clips
@@ -146,15 +150,15 @@ EMBED = --clips-per-video $(CLIPS_PER_VIDEO) $(LOADER) $(COMMON)
 $(RUN)/emb/tce-%.h5: $(RUN)/tce.pt $(RUN)/frames.h5
 	$(VIDKIT) embed $^ -o $@ --split $* $(EMBED)
 $(RUN)/emb/random2d-%.h5: $(RUN)/frames.h5
-	$(VIDKIT) embed $< -o $@ --split $* --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) $(EMBED)
+	$(VIDKIT) embed $< -o $@ --split $* $(RANDOM2D) $(EMBED)
 $(RUN)/emb/iic-rgb-%.h5: $(RUN)/iic.pt $(RUN)/frames.h5
 	$(VIDKIT) embed $^ -o $@ --split $* --modality rgb --pooling iic $(EMBED)
 $(RUN)/emb/iic-res-%.h5: $(RUN)/iic.pt $(RUN)/frames.h5
 	$(VIDKIT) embed $^ -o $@ --split $* --modality res --pooling iic $(EMBED)
 $(RUN)/emb/random3d-rgb-%.h5: $(RUN)/frames.h5
-	$(VIDKIT) embed $< -o $@ --split $* --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --modality rgb --pooling iic $(EMBED)
+	$(VIDKIT) embed $< -o $@ --split $* $(RANDOM3D) --modality rgb --pooling iic $(EMBED)
 $(RUN)/emb/random3d-res-%.h5: $(RUN)/frames.h5
-	$(VIDKIT) embed $< -o $@ --split $* --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --modality res --pooling iic $(EMBED)
+	$(VIDKIT) embed $< -o $@ --split $* $(RANDOM3D) --modality res --pooling iic $(EMBED)
 
 # Retrieval (IIC's protocol): train videos are the gallery, test videos the queries; IIC and its
 # twin join their RGB and residual features per video.
@@ -176,13 +180,13 @@ $(RUN)/%-retrieval.json:
 
 # Fine-tuning for action recognition: TCE's stack of differences, IIC's residual clips.
 $(RUN)/tce-finetune.json: $(RUN)/tce.pt $(RUN)/frames.h5
-	$(VIDKIT) finetune $^ -o $(RUN)/tce-finetune.pt --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/tce-finetune.pt) --json > $@
+	$(VIDKIT) finetune $^ --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(call train_to,$(RUN)/tce-finetune.pt) --json > $@
 $(RUN)/random2d-finetune.json: $(RUN)/frames.h5
-	$(VIDKIT) finetune $< --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) -o $(RUN)/random2d-finetune.pt --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/random2d-finetune.pt) --json > $@
+	$(VIDKIT) finetune $< $(RANDOM2D) --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(call train_to,$(RUN)/random2d-finetune.pt) --json > $@
 $(RUN)/iic-finetune.json: $(RUN)/iic.pt $(RUN)/frames.h5
-	$(VIDKIT) finetune $^ -o $(RUN)/iic-finetune.pt --input res $(IIC_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/iic-finetune.pt) --json > $@
+	$(VIDKIT) finetune $^ --input res $(IIC_FINETUNE) $(call train_to,$(RUN)/iic-finetune.pt) --json > $@
 $(RUN)/random3d-finetune.json: $(RUN)/frames.h5
-	$(VIDKIT) finetune $< --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) -o $(RUN)/random3d-finetune.pt --input res $(IIC_FINETUNE) $(LOADER) $(COMMON) $(call resume_from,$(RUN)/random3d-finetune.pt) --json > $@
+	$(VIDKIT) finetune $< $(RANDOM3D) --input res $(IIC_FINETUNE) $(call train_to,$(RUN)/random3d-finetune.pt) --json > $@
 
 # t-SNE maps of the test videos' features, one colour per class.
 $(RUN)/tsne/%.png: $(RUN)/emb/%-test01.h5

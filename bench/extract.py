@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from ratios import record  # bench/ratios.py, beside this script
+from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 
 from vidkit import extraction
 from vidkit.io import synth, video
@@ -133,7 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clips", type=int, default=400, help="random clips to read")
-    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
+    add_ratios_option(parser)
     args = parser.parse_args()
     clips = real_clips()
     with tempfile.TemporaryDirectory() as tmp:

@@ -12,6 +12,11 @@ import sys
 from pathlib import Path
 
 
+def add_ratios_option(parser) -> None:
+    """The `--ratios FILE` option every benchmark takes."""
+    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
+
+
 def record(path: str | None, benchmark: str, measure: str, ratio: float, target: str) -> None:
     """Append one ratio (`target` like ">= 5x" or "<= 1.5x"; it is met or not by `ratio`)."""
     if path is None:

@@ -20,7 +20,7 @@ import time
 
 import faiss
 import numpy as np
-from ratios import record  # bench/ratios.py, beside this script
+from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 from sklearn.neighbors import NearestNeighbors
 
 from vidkit.retrieval import IndexConfig, _faiss_index
@@ -82,7 +82,7 @@ def approximate(n: int, queries: int, dim: int, nlist: int, ratios: str | None, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
-    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
+    add_ratios_option(parser)
     args = parser.parse_args()
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads")
     if args.quick:

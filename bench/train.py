@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import torch
-from ratios import record  # bench/ratios.py, beside this script
+from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 from torch.utils.data import DataLoader, Dataset
 
 from vidkit import checkpoint as ckpt
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--size", type=int, default=112)
-    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
+    add_ratios_option(parser)
     args = parser.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 from openTSNE import TSNE as OpenTSNE
-from ratios import record  # bench/ratios.py, beside this script
+from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 from sklearn.manifold import TSNE as SkTSNE
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -29,7 +29,7 @@ def knn_accuracy(coords: np.ndarray, labels: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 points, for a smoke run.")
-    parser.add_argument("--ratios", help="Append each ratio to this JSON-lines file (bench/ratios.py).")
+    add_ratios_option(parser)
     args = parser.parse_args()
     n = 2_000 if args.quick else 10_000
     rng = np.random.default_rng(0)
