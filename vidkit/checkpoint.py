@@ -10,6 +10,7 @@ Keys (docs/formats.md has the full table):
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,33 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 class CheckpointFormatError(VidkitError):
     """A file is not a readable vidkit checkpoint, or does not fit the model it is loaded into."""
+
+
+class NonFiniteError(VidkitError):
+    """Tensors about to be saved, or just loaded, hold NaN or infinite values (a diverged run)."""
+
+
+def non_finite(tree, prefix: str = "") -> list[str]:
+    """Names of the floating-point tensors in a nested dict/list that hold NaN or infinite values.
+
+    Buffers count: a diverged step can leave the weights finite and BatchNorm's `running_var`
+    infinite, and such a model gives NaN features in eval mode.
+    """
+    bad = []
+    if isinstance(tree, torch.Tensor):
+        if tree.is_floating_point() and not bool(torch.isfinite(tree).all()):
+            bad.append(prefix or "tensor")
+    elif isinstance(tree, dict):
+        for key, value in tree.items():
+            bad.extend(non_finite(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(tree, (list, tuple)):
+        for i, value in enumerate(tree):
+            bad.extend(non_finite(value, f"{prefix}[{i}]"))
+    return bad
+
+
+def _name_few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 @dataclass
@@ -107,7 +135,11 @@ def load_strict(module: nn.Module, state: dict[str, torch.Tensor], what: str) ->
 
 
 def save(checkpoint: Checkpoint, path: str | Path) -> None:
-    """Write atomically: to `<path>.tmp`, then rename, so a crash never leaves half a checkpoint."""
+    """Write atomically (temporary file, then rename), and only when every tensor in it is finite.
+
+    Raises:
+        NonFiniteError: a weight, buffer, head or optimizer tensor holds NaN or inf; nothing is written.
+    """
     path = Path(path)
     payload = {
         "format": FORMAT,
@@ -122,9 +154,25 @@ def save(checkpoint: Checkpoint, path: str | Path) -> None:
         "head": clean_state_dict(checkpoint.head),
         "training": checkpoint.training,
     }
+    bad = non_finite({k: payload[k] for k in ("backbone", "method_state", "head", "training")})
+    if bad:
+        raise NonFiniteError(f"not writing {path}: {_name_few(bad)} hold NaN or infinite values")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
+
+
+def describe(path: str | Path) -> str:
+    """What an existing file is, in a phrase for an error message ("an unfinished tce run at step 40")."""
+    try:
+        saved = load(path)
+    except VidkitError:
+        return "not a usable vidkit checkpoint"
+    what = saved.method or "vidkit"
+    if saved.training.get("complete") is False:
+        where = saved.training.get("step") or saved.training.get("epoch")
+        return f"an unfinished {what} run (at {'step' if 'step' in saved.training else 'epoch'} {where})"
+    return f"a finished {what} checkpoint"
 
 
 def load(path: str | Path) -> Checkpoint:
@@ -138,12 +186,26 @@ def load(path: str | Path) -> Checkpoint:
         raise CheckpointFormatError(f"no such checkpoint: {path}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+    except pickle.UnpicklingError as exc:
+        # torch's message is a multi-line essay about weights_only; name the refused object instead.
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found is None:
+            raise CheckpointFormatError(f"{path} is not a readable checkpoint (truncated or foreign file)") from None
+        what = f" ({found.group(1)})"
+        raise CheckpointFormatError(
+            f"{path} holds Python objects{what} besides tensors and plain values, which vidkit never unpickles; "
+            "if it is a paper's checkpoint, convert it with vidkit import-checkpoint"
+        ) from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointFormatError(f"{path} is not a readable checkpoint (truncated or foreign file: {reason[:160]})") from exc
+        raise CheckpointFormatError(f"{path} is not a readable checkpoint (truncated or foreign file: {reason[:160]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointFormatError(f"{path} is not a vidkit checkpoint (format {found!r}; expected {FORMAT!r})")
+    # The weights a later command uses; a run's other state is checked when it is written.
+    bad = non_finite({k: payload.get(k) for k in ("backbone", "head")})
+    if bad:
+        raise NonFiniteError(f"{path} holds NaN or infinite values in {_name_few(bad)} (a diverged run); it cannot be used")
     return Checkpoint(
         backbone_name=payload["backbone_name"],
         backbone_kwargs=payload["backbone_kwargs"],

@@ -27,8 +27,10 @@ from vidkit.data import sampling
 from vidkit.data.datasets import MODALITIES, ClipDataset, worker_init
 from vidkit.engine.device import autocast, resolve_device
 from vidkit.errors import VidkitError
+from vidkit.io.features import SCHEMA as FEATURES
 from vidkit.io.features import FeatureStore, write_features
-from vidkit.io.store import FrameStore
+from vidkit.io.outputs import claim_output
+from vidkit.io.store import FrameStore, unless_schema
 
 POOLINGS = ("avg", "iic")
 
@@ -113,12 +115,20 @@ def clip_features(model, clips: torch.Tensor, pooling: str = "avg") -> torch.Ten
 
 
 def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: str | None = None,
-          config: EmbedConfig = EmbedConfig(), progress=None) -> EmbedResult:
+          config: EmbedConfig = EmbedConfig(), force: bool = False, progress=None) -> EmbedResult:
     """Write the features of `frames` (one split or all videos) to the feature store `out`.
 
+    An existing feature store at `out` is replaced; anything else there only with `force`.
+
     Raises:
-        VidkitError: bad options, store, split or checkpoint.
+        UsageError: `out` is an input, or exists and is no feature store.
+        VidkitError: bad options, store, split or checkpoint; non-finite features.
     """
+    with claim_output(out, inputs=[frames, checkpoint], existing=unless_schema(FEATURES, "feature store"), force=force):
+        return _embed(frames, out, checkpoint, backbone, config, progress)
+
+
+def _embed(frames: Path, out: Path, checkpoint: Path | None, backbone: str | None, config: EmbedConfig, progress) -> EmbedResult:
     from vidkit.pretraining import select_videos
 
     if config.pooling not in POOLINGS:

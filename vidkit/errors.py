@@ -30,3 +30,19 @@ class ClipRangeError(VidkitError):
 
 class NoInputError(VidkitError):
     """The inputs named no video at all."""
+
+
+class UsageError(VidkitError):
+    """The command line asks for something impossible (the CLI exits 2, as for a bad flag)."""
+
+
+class UnsafeNameError(VidkitError):
+    """A name cannot be turned into a file name safely (empty, or too long)."""
+
+
+class OutputInUseError(VidkitError):
+    """Another run holds the lock on the same output."""
+
+
+class OutputExistsError(UsageError):
+    """The output exists and is not something this command would resume or append to (see --force)."""

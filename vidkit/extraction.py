@@ -25,11 +25,13 @@ import cv2
 import numpy as np
 
 from vidkit import __version__
-from vidkit.errors import NoInputError, VideoDecodeError, VidkitError
+from vidkit.errors import NoInputError, UnsafeNameError, UsageError, VideoDecodeError, VidkitError
 from vidkit.io import flow as flow_mod
 from vidkit.io import frame_folders, video
 from vidkit.io.annotations import Annotations, video_key
-from vidkit.io.store import EncodedVideo, FrameStoreWriter, StoreConfig, encode_image
+from vidkit.io.outputs import claim_output
+from vidkit.io.paths import printable
+from vidkit.io.store import SCHEMA, EncodedVideo, FrameStoreWriter, StoreConfig, encode_image, unless_schema
 
 log = logging.getLogger("vidkit")
 
@@ -39,11 +41,16 @@ _COMMIT_EVERY_N = 64
 # A header may count a frame or two that a decoder drops (edit lists, B-frame delay); more than
 # this missing means the file was cut short.
 _TRUNCATION_SLACK = 2
+MAX_SHORT_SIDE = 8192
 
 
 @dataclass(frozen=True)
 class InputItem:
-    """One thing to extract: a video file or a folder of frame images."""
+    """One thing to extract: a video file or a folder of frame images.
+
+    `source` is the path as the file system gives it (undecodable bytes as surrogate escapes, so
+    it opens); `video_id` is the name as stored, `io.paths.printable` text.
+    """
 
     source: str
     video_id: str
@@ -79,25 +86,37 @@ def discover_inputs(paths: list[str | Path]) -> list[InputItem]:
     explicitly is an input whatever its extension (and fails later if it is no video).
     """
     items: dict[str, InputItem] = {}
+    seen: set[tuple[int, int]] = set()  # (device, inode) of every folder walked
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
-            items.setdefault(str(path), InputItem(str(path), path.stem))
+            items.setdefault(str(path), InputItem(str(path), printable(path.stem)))
             continue
-        for item in _walk(path):
+        for item in _walk(path, seen):
             items.setdefault(item.source, item)
     return list(items.values())
 
 
-def _walk(root: Path) -> Iterator[InputItem]:
-    if frame_folders.is_frame_folder(root):
-        yield InputItem(str(root), root.name, is_folder=True)
-        return
-    for entry in sorted(root.iterdir()):
+def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[InputItem]:
+    """Inputs under `root`, each real folder once: a symlink loop or a second link to a folder
+    already walked adds nothing (it would otherwise recurse for ever, or repeat every video)."""
+    try:
+        info = root.stat()
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            return
+        seen.add(key)
+        if frame_folders.is_frame_folder(root):
+            yield InputItem(str(root), printable(root.name), is_folder=True)
+            return
+        entries = sorted(root.iterdir())
+    except OSError as exc:
+        raise NoInputError(f"cannot read the folder {printable(str(root))}: {exc.strerror}") from None
+    for entry in entries:
         if entry.is_dir():
-            yield from _walk(entry)
+            yield from _walk(entry, seen)
         elif entry.suffix.lower() in video.VIDEO_EXTENSIONS:
-            yield InputItem(str(entry), entry.stem)
+            yield InputItem(str(entry), printable(entry.stem))
 
 
 def encode_input(item: InputItem, config: StoreConfig) -> EncodedVideo:
@@ -141,7 +160,7 @@ def encode_input(item: InputItem, config: StoreConfig) -> EncodedVideo:
     height, width = image.shape[:2]
     return EncodedVideo(
         id=item.video_id,
-        source=item.source,
+        source=printable(item.source),
         fps=fps,
         height=height,
         width=width,
@@ -157,8 +176,31 @@ def _try_encode(item: InputItem, config: StoreConfig) -> EncodedVideo | str:
         return encode_input(item, config)
     except VidkitError as exc:
         return str(exc)
-    except (av.FFmpegError, cv2.error, OSError, ValueError) as exc:
-        return f"{item.source}: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    except (av.FFmpegError, cv2.error, OSError, ValueError, MemoryError) as exc:
+        return printable(f"{item.source}: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initialiser: end this worker when the process that started it dies, even by `kill -9`
+    (which runs no clean-up in the parent). Linux delivers SIGKILL at once (PR_SET_PDEATHSIG); a
+    watchdog thread covers other systems and the window before the call."""
+    import ctypes
+    import signal
+    import threading
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _encoded_in_order(items: list[InputItem], config: StoreConfig, workers: int) -> Iterator[tuple[InputItem, EncodedVideo | str]]:
@@ -168,7 +210,8 @@ def _encoded_in_order(items: list[InputItem], config: StoreConfig, workers: int)
             yield item, _try_encode(item, config)
         return
     # spawn, not fork: the parent holds an open HDF5 file and may have imported torch.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
     try:
         queue = iter(items)
         window = deque((item, pool.submit(_try_encode, item, config)) for item in islice(queue, 2 * workers))
@@ -192,6 +235,7 @@ def extract_frames(
     annotations: Annotations | None = None,
     append: bool = False,
     strict: bool = False,
+    force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExtractResult:
     """Extract every input into the store at `out`, creating it or resuming it.
@@ -204,6 +248,7 @@ def extract_frames(
         annotations: labels and splits to attach (matched by video id, case-insensitively).
         append: allow adding new videos to a store that a finished run already completed.
         strict: raise after the run if any input failed (the store still keeps the rest).
+        force: replace an `out` that is something other than a store of this layout.
         progress: called as `progress(done, total)` after each input.
 
     Raises:
@@ -220,7 +265,25 @@ def extract_frames(
         raise VidkitError("--format folders writes JPEG files; it cannot be combined with --codec raw")
     if config.flow not in (None, "tvl1", "farneback"):
         raise VidkitError(f"unknown flow algorithm {config.flow!r}")
-    created = not Path(out).exists()
+    if config.short_side is not None and not 8 <= config.short_side <= MAX_SHORT_SIDE:
+        raise UsageError(f"--size {config.short_side} is outside 8..{MAX_SHORT_SIDE} pixels (FFmpeg's scaler takes no larger frames)")
+    existing = unless_schema(SCHEMA, "frame store") if layout == "h5" else frame_folders.unless_frame_folders
+    with claim_output(out, inputs=[i.source for i in items], existing=existing, force=force):
+        if force and Path(out).exists() and existing(Path(out)) is not None:
+            _remove_output(Path(out))
+        return _extract(items, Path(out), config, layout, workers, annotations, append, strict, progress)
+
+
+def _remove_output(out: Path) -> None:
+    """`--force` on an output that is something else: it goes, but only a file or a folder of frame
+    folders' own making (never a folder of other files, which would be a user's data)."""
+    if out.is_dir():
+        raise VidkitError(f"{out} is a folder that vidkit did not write; --force replaces files only")
+    out.unlink()
+
+
+def _extract(items, out: Path, config, layout, workers, annotations, append, strict, progress) -> ExtractResult:
+    created = not out.exists()
     writer = (
         FrameStoreWriter(out, config, created_by=f"vidkit {__version__} extract-frames")
         if layout == "h5"
@@ -229,13 +292,13 @@ def extract_frames(
     errors: list[tuple[str, str]] = []
     with writer:
         todo, duplicates = _plan(items, writer.ids)
-        fresh = [i for i in todo if i.source not in writer.failed_sources]
+        fresh = [i for i in todo if printable(i.source) not in writer.failed_sources]
         if writer.complete and fresh and not append:
             raise VidkitError(
                 f"{out} is complete and {len(fresh)} of the inputs are not in it; pass --append to add them"
             )
         for item, other in duplicates:
-            errors.append((item.source, f"duplicate video id {item.video_id!r} (also {other})"))
+            errors.append((printable(item.source), f"duplicate video id {item.video_id!r} (also {printable(other)})"))
             writer.add_failure(*errors[-1])
         new = _run(writer, todo, config, workers, annotations, errors, progress)
         _finish(writer, annotations)
@@ -273,13 +336,17 @@ def _run(writer, todo, config, workers, annotations, errors, progress) -> int:
     try:
         for done, (item, result) in enumerate(_encoded_in_order(todo, config, workers), 1):
             if isinstance(result, str):
-                errors.append((item.source, result))
+                errors.append((printable(item.source), result))
                 writer.add_failure(item.source, result)
                 log.warning("failed: %s", result)
             else:
                 label = annotations.label_of(item.video_id) if annotations else -1
-                writer.add_video(result, label)
-                new += 1
+                try:
+                    writer.add_video(result, label)
+                    new += 1
+                except UnsafeNameError as exc:  # an id the output layout cannot hold as a name
+                    errors.append((printable(item.source), str(exc)))
+                    writer.add_failure(item.source, str(exc))
             since_commit += 1
             if since_commit >= _COMMIT_EVERY_N or time.monotonic() - last_commit > _COMMIT_EVERY_S:
                 writer.commit()

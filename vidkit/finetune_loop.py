@@ -57,6 +57,21 @@ def _save(out, built: Built, model_state, config: FinetuneConfig, training: dict
                               input=built.recipe, method="finetune", hparams=asdict(config), head=head, training=training), out)
 
 
+def _kept(out, finished: int) -> str:
+    return f"{out} keeps epoch {finished}" if finished else f"no checkpoint was written to {out}"
+
+
+def _save_epoch(out, epoch: int, built: Built, model_state, config: FinetuneConfig, training: dict) -> None:
+    """Save an epoch, or stop when the model went non-finite (BatchNorm buffers can overflow while
+    the loss still looks finite); the checkpoint on disk stays the previous epoch's."""
+    try:
+        _save(out, built, model_state, config, training)
+    except ckpt.NonFiniteError as exc:
+        raise TrainingDivergedError(
+            f"the model became non-finite in epoch {epoch + 1} ({str(exc).split(': ', 1)[-1]}); {_kept(out, epoch)}"
+        ) from None
+
+
 def train_classifier(store: FrameStore, out, built: Built, config: FinetuneConfig, device, test_videos, test_labels, *,
                      resume: bool = False, progress=None) -> FinetuneResult:
     started = time.perf_counter()
@@ -101,7 +116,7 @@ def train_classifier(store: FrameStore, out, built: Built, config: FinetuneConfi
                 logits = model(clips).float()
             loss = F.cross_entropy(logits, target)
             if not torch.isfinite(loss):
-                raise TrainingDivergedError(f"loss became {loss.item()} at epoch {epoch + 1}; {out} keeps the last finished epoch")
+                raise TrainingDivergedError(f"the loss became {loss.item()} at epoch {epoch + 1}; {_kept(out, epoch)}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -115,13 +130,15 @@ def train_classifier(store: FrameStore, out, built: Built, config: FinetuneConfi
         if val_items is not None:
             val_logits = predict(model, store, val_items, recipe, batch_size=config.batch_size, workers=0, device=device)
             val_loss = float(F.cross_entropy(torch.from_numpy(val_logits), torch.from_numpy(val_labels)))
+            if not math.isfinite(val_loss):
+                raise TrainingDivergedError(f"the validation loss became {val_loss} at epoch {epoch + 1}; {_kept(out, epoch)}")
             record.update(val_loss=val_loss, val_top1=topk(val_logits, val_labels, 1))
             if config.schedule == "plateau":
                 plateau.step(val_loss)
             if val_loss < best["loss"]:
                 best = {"loss": val_loss, "epoch": epoch + 1, "state": _state(model), "top1": record["val_top1"]}
         history.append(record)
-        _save(out, built, _state(model), config, {
+        _save_epoch(out, epoch, built, _state(model), config, {
             "complete": False, "epoch": epoch + 1, "history": history,
             "optimizer": optimizer.state_dict(), "plateau": plateau.state_dict(), "best_loss": best["loss"],
             "best_epoch": best["epoch"], "best_state": best["state"], "best_top1": best["top1"]})

@@ -20,6 +20,8 @@ Every epoch writes a resumable checkpoint; `resume=True` continues from it.
 from __future__ import annotations
 
 import csv
+import logging
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +35,12 @@ from vidkit import checkpoint as ckpt
 from vidkit.data.datasets import ClipDataset, clip_span, worker_init
 from vidkit.embedding import clip_features, clip_items, default_recipe, scaled_resize
 from vidkit.engine.device import autocast, resolve_device
-from vidkit.errors import VidkitError
+from vidkit.errors import UsageError, VidkitError
 from vidkit.io.atomic import atomic_path
+from vidkit.io.outputs import any_file, claim_output
 from vidkit.io.store import FrameStore
+
+log = logging.getLogger("vidkit")
 
 INPUTS = {"rgb": "rgb", "res": "res-raw", "diff-stack": "diff"}  # --input -> the clip modality it reads
 SCHEDULES = ("cosine", "step", "plateau")
@@ -279,12 +284,37 @@ def confusion_path(checkpoint: Path) -> Path:
 
 def finetune(frames: Path, out: Path | None, *, checkpoint: Path | None = None, backbone: str | None = None,
              config: FinetuneConfig = FinetuneConfig(), test_only: bool = False, resume: bool = False,
-             progress=None) -> FinetuneResult:
+             force: bool = False, progress=None) -> FinetuneResult:
     """Fine-tune (or, with `test_only`, just test) a classifier on `frames`; write the checkpoint `out`.
 
+    An existing `out` is continued with `resume` (when it is an unfinished run of the same
+    fine-tuning), replaced with `force`, and refused otherwise.
+
     Raises:
+        UsageError: no `out` to train into, `out` is an input or exists, or a non-finite `--lr`.
         VidkitError: bad options, store, splits or checkpoint; TrainingDivergedError on a NaN loss.
     """
+    if not math.isfinite(config.lr):
+        raise UsageError(f"--lr {config.lr} is not a finite number")
+    if test_only:
+        if out is None and checkpoint is None:
+            raise UsageError("--test-only needs the fine-tuned checkpoint to test")
+        written = confusion_path(out or checkpoint)
+        with claim_output(written, inputs=[frames, checkpoint], existing=any_file, force=force):
+            return _finetune(frames, out, checkpoint, backbone, config, True, False, progress)
+    if out is None:
+        raise UsageError("give -o FT.pt for the fine-tuned checkpoint")
+
+    def verdict(path: Path) -> str | None:
+        return None if resume else ckpt.describe(path) + " (--resume continues an unfinished run)"
+
+    with claim_output(out, inputs=[frames, checkpoint], existing=verdict, force=force):
+        if resume and not out.exists():
+            log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
+        return _finetune(frames, out, checkpoint, backbone, config, False, resume and out.exists(), progress)
+
+
+def _finetune(frames, out, checkpoint, backbone, config: FinetuneConfig, test_only: bool, resume: bool, progress) -> FinetuneResult:
     store = FrameStore(frames)
     if config.test_clips < 1 or config.epochs < 1 or not 0 <= config.val_fraction < 1:
         raise VidkitError("--test-clips and --epochs must be at least 1, and --val-fraction in [0, 1)")
@@ -302,8 +332,6 @@ def finetune(frames: Path, out: Path | None, *, checkpoint: Path | None = None, 
         path = confusion_path(out or checkpoint)
         write_confusion(path, result.confusion, store.classes)
         return FinetuneResult(out, result, path)
-    if out is None:
-        raise VidkitError("give -o FT.pt for the fine-tuned checkpoint")
     if built.finetuned is not None:
         raise VidkitError(f"{checkpoint} is already fine-tuned; use --test-only, or start from a pretrained checkpoint")
     from vidkit.finetune_loop import train_classifier

@@ -7,6 +7,7 @@ Builds the dataset a method asks for, the backbone and the method, then runs the
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,8 +18,11 @@ import torch
 from vidkit import checkpoint as ckpt
 from vidkit.engine import dist, train
 from vidkit.engine.device import resolve_device
-from vidkit.errors import VidkitError
+from vidkit.errors import UsageError, VidkitError
+from vidkit.io.outputs import claim_output
 from vidkit.io.store import FrameStore
+
+log = logging.getLogger("vidkit")
 
 
 @dataclass(frozen=True)
@@ -132,18 +136,36 @@ def _dataset(method_name: str, store: FrameStore, videos: np.ndarray, recipe: ck
     raise VidkitError(f"no dataset for method {method_name!r}")
 
 
-def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = False, tensorboard_dir: Path | None = None,
-             progress: train.ProgressFn | None = None) -> PretrainResult:
+def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = False, force: bool = False,
+             tensorboard_dir: Path | None = None, progress: train.ProgressFn | None = None) -> PretrainResult:
     """Pretrain `config.method` on the frame store `frames`, writing the checkpoint `out`.
 
+    An existing `out` is continued with `resume`, replaced with `force`, and refused otherwise.
+
     Raises:
+        UsageError: `out` is the frame store, or exists (without `resume` or `force`), or a non-finite `--lr`.
         VidkitError: bad store, split, options, or a checkpoint that does not match on `--resume`.
-        TrainingDivergedError: NaN or infinite loss (the last good checkpoint is kept).
+        TrainingDivergedError: NaN or infinite loss or weights (the last finite checkpoint is kept).
     """
+    config = config.resolved()
+    if not math.isfinite(config.lr):
+        raise UsageError(f"--lr {config.lr} is not a finite number")
+
+    def verdict(path: Path) -> str | None:
+        return None if resume else ckpt.describe(path) + " (--resume continues it)"
+
+    with claim_output(out, inputs=[frames, tensorboard_dir], existing=verdict, force=force):
+        if resume and not out.exists():
+            log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
+        return _pretrain(frames, out, config, resume=resume and out.exists(), tensorboard_dir=tensorboard_dir,
+                         progress=progress)
+
+
+def _pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool, tensorboard_dir: Path | None,
+              progress: train.ProgressFn | None) -> PretrainResult:
     from vidkit.methods import create_method
     from vidkit.models import create_backbone
 
-    config = config.resolved()
     store = FrameStore(frames)
     split, videos = select_videos(store, config.split)
     recipe = config.recipe()
@@ -163,8 +185,8 @@ def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = 
     method = create_method(config.method, backbone, num_videos=len(videos), **config.method_options)
     optimizer = train.make_optimizer(method, train_config)
     position = train.Position()
-    if resume and out.exists():
-        position = _restore(out, method, optimizer, config)
+    if resume:
+        position = _restore(out, method, optimizer, config, train_config)
     if position.step >= steps:
         raise VidkitError(f"{out} has already run {position.step} of {steps} steps; ask for more --steps or --epochs")
     run_config = {"pretrain": asdict(config), "train": train.config_dict(train_config), "frames": str(frames), "split": split}
@@ -186,16 +208,31 @@ def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = 
     return PretrainResult(out, result.steps, result.final_loss, result.seconds, result.losses)
 
 
-def _restore(path: Path, method, optimizer, config: PretrainConfig) -> train.Position:
+# Options a resumed run may change: its length, how often it saves and logs, and where it runs.
+_RESUMABLE_CHANGES = frozenset({"epochs", "steps", "checkpoint_every", "log_every", "workers", "device"})
+
+
+def _changed_options(saved: dict, now: dict) -> list[str]:
+    return sorted(k for k in now if k not in _RESUMABLE_CHANGES and k in saved and saved[k] != now[k])
+
+
+def _restore(path: Path, method, optimizer, config: PretrainConfig, train_config: train.TrainConfig) -> train.Position:
     """Load a run's checkpoint into `method` and `optimizer`; check that it is the same run."""
     saved = ckpt.load(path)
+    run = saved.training.get("config", {})
+    changed = _changed_options(run.get("pretrain", {}), asdict(config))
+    changed += [k for k in _changed_options(run.get("train", {}), train.config_dict(train_config)) if k not in changed]
+    changed = [k for k in changed if k != "method_options"]  # the method's own options are compared below
+    if changed:
+        was = ", ".join(f"--{k.replace('_', '-')} {run.get('pretrain', {}).get(k, run.get('train', {}).get(k))}" for k in changed)
+        raise UsageError(f"{path} was trained with {was}; --resume needs the same options (only the run length may change)")
     if (saved.method, saved.backbone_name) != (config.method, config.backbone):
         raise VidkitError(
             f"{path} is a {saved.method}/{saved.backbone_name} run; --resume needs the same --method and --backbone"
         )
     if saved.hparams != method.hparams():
         changed = sorted(k for k in method.hparams() if saved.hparams.get(k) != method.hparams()[k])
-        raise VidkitError(f"{path} was trained with other {config.method} options ({', '.join(changed)}); cannot resume")
+        raise UsageError(f"{path} was trained with other {config.method} options ({', '.join(changed)}); cannot resume")
     ckpt.load_strict(method, {**{f"backbone.{k}": v for k, v in saved.backbone.items()}, **saved.method_state},
                      what=f"{config.method} method")
     optimizer.load_state_dict(saved.training["optimizer"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,16 +29,20 @@ import h5py
 import numpy as np
 
 from vidkit import __version__
-from vidkit.errors import VidkitError
+from vidkit.errors import UsageError, VidkitError
 from vidkit.io.atomic import atomic_path
 from vidkit.io.features import FeatureStore, read_features
-from vidkit.io.store import check_schema, open_h5
+from vidkit.io.outputs import claim_output
+from vidkit.io.store import check_schema, damaged, open_h5, unless_schema
 
 SCHEMA = "vidkit.index/1"
 NORMALIZE = ("each", "joint", "none")
 METRICS = ("cosine", "l2")
 KINDS = ("flat", "ivf")
 DEFAULT_K = (1, 5, 10, 20, 50)
+_CSV_HEADER = "query_id,rank,gallery_id,score"
+
+log = logging.getLogger("vidkit")
 
 
 @dataclass
@@ -152,12 +157,18 @@ def _faiss_index(features: np.ndarray, config: IndexConfig):
     return index
 
 
-def build_index(paths: Sequence[Path], out: Path, config: IndexConfig) -> dict:
+def build_index(paths: Sequence[Path], out: Path, config: IndexConfig, *, force: bool = False) -> dict:
     """Build the gallery index from one feature store (or several, joined per video) and write `out`.
 
     Raises:
+        UsageError: `out` is an input, or exists and is no index (without `force`).
         VidkitError: bad option, unreadable or mismatched stores.
     """
+    with claim_output(out, inputs=list(paths), existing=unless_schema(SCHEMA, "retrieval index"), force=force):
+        return _build_index(paths, out, config)
+
+
+def _build_index(paths: Sequence[Path], out: Path, config: IndexConfig) -> dict:
     if config.kind not in KINDS or config.metric not in METRICS:
         raise VidkitError(f"--kind must be one of {', '.join(KINDS)} and --metric one of {', '.join(METRICS)}")
     items, config.parts = load_items(paths, config, config.clip_level)
@@ -166,7 +177,6 @@ def build_index(paths: Sequence[Path], out: Path, config: IndexConfig) -> dict:
     import faiss
 
     index = _faiss_index(items.features, config)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs.update(schema=SCHEMA, vidkit_version=__version__, config=json.dumps(asdict(config)))
         handle.create_dataset("faiss", data=faiss.serialize_index(index))
@@ -189,9 +199,10 @@ def load_index(path: Path) -> Gallery:
 
     with open_h5(path, "r") as handle:
         check_schema(handle, path, SCHEMA, "retrieval index")
-        config = IndexConfig(**json.loads(handle.attrs["config"]))
-        index = faiss.deserialize_index(handle["faiss"][()])
-        return Gallery(index, np.array(handle["video_id"].asstr()[()], dtype=object), handle["label"][()], config)
+        with damaged(path, "retrieval index"):
+            config = IndexConfig(**json.loads(handle.attrs["config"]))
+            index = faiss.deserialize_index(handle["faiss"][()])
+            return Gallery(index, np.array(handle["video_id"].asstr()[()], dtype=object), handle["label"][()], config)
 
 
 def check_queries(gallery: IndexConfig, queries: list[dict]) -> None:
@@ -216,9 +227,12 @@ class RetrievalResult:
     query_id: np.ndarray
     gallery_id: np.ndarray
     scored: int  # queries with a label (the others are listed but not scored)
+    skipped_k: list[int] = field(default_factory=list)  # asked for, but more than the gallery holds
 
     def summary(self) -> dict:
         out = {"queries": self.queries, "gallery": self.gallery, "scored": self.scored, "topk": self.topk}
+        if self.skipped_k:
+            out["skipped_k"] = self.skipped_k
         if self.per_class is not None:
             out["per_class"] = self.per_class
         return out
@@ -256,17 +270,49 @@ def topk_hits(neighbour_labels: np.ndarray, query_labels: np.ndarray, ks: Sequen
 
 
 def retrieve(index_path: Path, query_paths: Sequence[Path], ks: Sequence[int] = DEFAULT_K, *, exclude_self: bool = False,
-             clip: bool = False, per_class: bool = False, nprobe: int | None = None) -> RetrievalResult:
-    """Query the index with every video (or clip) of the query stores and score top-k accuracy.
+             clip: bool = False, per_class: bool = False, nprobe: int | None = None, out: Path | None = None,
+             force: bool = False) -> RetrievalResult:
+    """Query the index with every video (or clip) of the query stores, score top-k accuracy, and write
+    the neighbour lists to `out` when given.
+
+    Only the k that the gallery can fill are scored (top-50 of a 6-video gallery would be a hit for
+    every query); the others are listed in `skipped_k`.
 
     Raises:
+        UsageError: a k below 1, or `out` is an input or something other than a neighbours file.
         VidkitError: bad index, stores that do not match it, or queries without labels.
     """
     if not ks or min(ks) < 1:
-        raise VidkitError("--k takes positive integers, such as 1,5,10,20,50")
+        raise UsageError("--k takes positive integers, such as 1,5,10,20,50")
+    if out is None:
+        return _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe)
+    with claim_output(out, inputs=[index_path, *query_paths], existing=_unless_neighbours, force=force, option="--out"):
+        result = _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe)
+        write_neighbours(out, result)
+        return result
+
+
+def _unless_neighbours(path: Path) -> str | None:
+    """An existing `--out` may be replaced when it is neighbour lists (CSV with our header, or HDF5)."""
+    if path.suffix in (".h5", ".hdf5"):
+        return unless_schema("vidkit.neighbours/1", "neighbours file")(path)
+    try:
+        with open(path, newline="") as f:
+            header = f.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        header = ""
+    return None if header == _CSV_HEADER else "not a neighbours CSV"
+
+
+def _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe) -> RetrievalResult:
     gallery = load_index(index_path)
     items, _ = load_items(query_paths, gallery.config, clip, gallery=gallery.config)
-    ks = sorted(set(ks))
+    size = int(gallery.index.ntotal) - (1 if exclude_self else 0)
+    ks, skipped = sorted(k for k in set(ks) if k <= size), sorted(k for k in set(ks) if k > size)
+    if not ks:
+        raise UsageError(f"every --k is larger than the gallery ({size} items); ask for k up to {size}")
+    if skipped:
+        log.warning("top-%s not scored: the gallery holds only %d items", ",".join(map(str, skipped)), size)
     rows, scores = search(gallery, items, ks[-1], exclude_self=exclude_self, nprobe=nprobe)
     labels = np.where(rows >= 0, gallery.label[np.maximum(rows, 0)], -2)
     scored = items.label >= 0
@@ -281,12 +327,11 @@ def retrieve(index_path: Path, query_paths: Sequence[Path], ks: Sequence[int] = 
             mine = items.label[scored] == c
             classes[str(int(c))] = {str(k): float(hits[mine, i].mean()) for i, k in enumerate(ks)}
     return RetrievalResult(len(items), int(gallery.index.ntotal), topk, classes, rows, scores, items.video_id,
-                           gallery.video_id, int(scored.sum()))
+                           gallery.video_id, int(scored.sum()), skipped)
 
 
 def write_neighbours(path: Path, result: RetrievalResult) -> None:
     """Neighbour lists as CSV (`query_id,rank,gallery_id,score`, rank from 1) or, for `.h5`, arrays."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     ids = result.gallery_id
     with atomic_path(path) as tmp:
         if path.suffix in (".h5", ".hdf5"):
@@ -299,7 +344,7 @@ def write_neighbours(path: Path, result: RetrievalResult) -> None:
             return
         with open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["query_id", "rank", "gallery_id", "score"])
+            writer.writerow(_CSV_HEADER.split(","))
             for q, (rows, scores) in enumerate(zip(result.neighbours, result.scores)):
                 for rank, (row, score) in enumerate(zip(rows, scores), start=1):
                     if row >= 0:

@@ -16,6 +16,8 @@ import numpy as np
 
 from vidkit.errors import VidkitError
 from vidkit.io.atomic import atomic_path
+from vidkit.io.features import check_finite
+from vidkit.io.outputs import claim_output
 
 PICTURE_SUFFIXES = (".png", ".svg", ".pdf")
 VIDEO_SUFFIXES = (".mp4",)
@@ -48,6 +50,7 @@ def fit_tsne(features: np.ndarray, config: TsneConfig = TsneConfig()) -> np.ndar
     from openTSNE import TSNE
 
     x = np.asarray(features, dtype=np.float64)
+    check_finite(x, "cannot map these features")
     if len(x) < 3:
         raise VidkitError(f"t-SNE needs at least 3 points, got {len(x)}")
     if config.pca and config.pca < x.shape[1]:
@@ -181,12 +184,21 @@ def coordinates_path(out: Path, fmt: str = "npy") -> Path:
 
 
 def render(points: Points, out: Path, config: TsneConfig = TsneConfig(), *, color_by: str | None = None,
-           coords_format: str = "npy", title: str | None = None) -> dict:
+           coords_format: str = "npy", title: str | None = None, inputs: tuple[Path, ...] = (), force: bool = False) -> dict:
     """Map `points` and write the picture or video `out` plus the coordinates beside it.
 
+    `inputs` are the files the points came from: neither output may be one of them.
+
     Raises:
-        VidkitError: an unknown output type, an MP4 of several videos, or too few points.
+        UsageError: an output is an input, or exists with another suffix's content (without `force`).
+        VidkitError: an unknown output type, an MP4 of several videos, too few or non-finite points.
     """
+    where = coordinates_path(out, coords_format)
+    with claim_output(out, inputs=inputs, force=force), claim_output(where, inputs=inputs, force=force):
+        return _render(points, out, where, config, color_by, title)
+
+
+def _render(points: Points, out: Path, where: Path, config: TsneConfig, color_by, title) -> dict:
     suffix = out.suffix.lower()
     if suffix not in PICTURE_SUFFIXES + VIDEO_SUFFIXES:
         raise VidkitError(f"cannot write {out.name}: use one of {', '.join(PICTURE_SUFFIXES + VIDEO_SUFFIXES)}")
@@ -197,14 +209,12 @@ def render(points: Points, out: Path, config: TsneConfig = TsneConfig(), *, colo
     if color_by == "label" and (points.label < 0).all():
         raise VidkitError("these points carry no labels; colour by time or video")
     coords = fit_tsne(points.features, config)
-    out.parent.mkdir(parents=True, exist_ok=True)
     title = title or (f"t-SNE of {videos[0]}" if len(videos) == 1 else f"t-SNE of {len(points.features)} points, {len(videos)} videos")
     result = {"output": str(out), "points": len(coords)}
     if suffix in VIDEO_SUFFIXES:
         result["frames"] = draw_video(out, coords, points, title)
     else:
         draw_picture(out, coords, points, color_by, title)
-    where = coordinates_path(out, coords_format)
     write_coordinates(where, coords, points)
     result.update(coordinates=str(where), color_by="time" if suffix in VIDEO_SUFFIXES else color_by)
     return result

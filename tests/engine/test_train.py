@@ -70,7 +70,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(frames, tmp_path, mon
         return output._replace(loss=output.loss * math.nan) if calls["n"] == 5 else output
 
     monkeypatch.setattr(TCE, "forward", poisoned)
-    with pytest.raises(train.TrainingDivergedError, match="nan at step 5; the last good checkpoint is kept"):
+    with pytest.raises(train.TrainingDivergedError, match="nan at step 5; the checkpoint of step 4 is kept"):
         pretraining.pretrain(frames, tmp_path / "c.pt", _config(checkpoint_every=2))
     saved = ckpt.load(tmp_path / "c.pt")
     assert saved.training["step"] == 4 and all(torch.isfinite(v).all() for v in saved.backbone.values() if v.is_floating_point())

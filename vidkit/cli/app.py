@@ -23,7 +23,7 @@ from vidkit.cli.commands.pretrain import pretrain
 from vidkit.cli.commands.retrieve import retrieve
 from vidkit.cli.commands.synth import synth
 from vidkit.cli.commands.tsne import tsne
-from vidkit.errors import VidkitError
+from vidkit.errors import UsageError, VidkitError
 
 app = typer.Typer(
     name="vidkit",
@@ -62,7 +62,7 @@ def _guarded(command):
             if os.environ.get("VIDKIT_DEBUG"):
                 raise
             output.error(str(exc))
-            raise typer.Exit(1) from None
+            raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
         except KeyboardInterrupt:
             output.error("interrupted; rerun the same command to resume")
             raise typer.Exit(130) from None

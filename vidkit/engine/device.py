@@ -6,14 +6,15 @@ import os
 
 import torch
 
-from vidkit.errors import VidkitError
+from vidkit.errors import UsageError, VidkitError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
     """`auto` takes this process's CUDA device when there is one (LOCAL_RANK under torchrun), else the CPU.
 
     Raises:
-        VidkitError: CUDA asked for but not available, or an unknown device name.
+        UsageError: an unknown device name.
+        VidkitError: CUDA asked for but not available.
     """
     if name == "auto":
         if torch.cuda.is_available():
@@ -21,8 +22,8 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         device = torch.device(name)
-    except RuntimeError as exc:
-        raise VidkitError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from exc
+    except RuntimeError:
+        raise UsageError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise VidkitError(f"--device {name}: CUDA is not available on this machine")
     return device

@@ -112,10 +112,11 @@ def fit(
     """Train `method` on `dataset` for `config.steps` optimizer steps (continuing from `position`).
 
     `save(method, optimizer, position, final)` is called on rank 0 every `checkpoint_every` steps
-    and at the end; it is never called after a non-finite loss, so the last good checkpoint stays.
+    and at the end; it is never called after a non-finite loss, and refuses non-finite weights and
+    buffers (`checkpoint.save`), so the checkpoint on disk is always the last finite one.
 
     Raises:
-        TrainingDivergedError: the loss became NaN or infinite.
+        TrainingDivergedError: the loss, the weights or the buffers became NaN or infinite.
         VidkitError: the dataset holds less than one batch per rank.
     """
     per_epoch = steps_per_epoch(len(dataset), config.batch_size)
@@ -131,11 +132,14 @@ def fit(
     losses: list[tuple[int, float]] = []
     loss_value, started, samples = math.nan, time.perf_counter(), 0
     method.train()
+    saved_at = position.step or None  # the step of the checkpoint on disk (a resumed run's, at first)
     try:
         for batch in _loader(dataset, config, position.step, device):
             if position.step >= config.steps:
                 break
             loss_value = _step(model, method, optimizer, _to_device(batch, device), config, position.step, device)
+            if not math.isfinite(loss_value):
+                raise TrainingDivergedError(f"the loss became {loss_value} at step {position.step + 1}; {_kept(saved_at)}")
             position.step += 1
             position.epoch, position.batch = divmod(position.step, per_epoch)
             samples += config.batch_size * dist.world_size()
@@ -148,17 +152,35 @@ def fit(
                     writer.add_scalar("train/samples_per_s", rate, position.step)
             if progress:
                 progress(position.step, config.steps, loss_value, rate)
-            if config.checkpoint_every and position.step % config.checkpoint_every == 0 and position.step < config.steps and dist.is_main():
-                save(method, optimizer, position, False)
-        if dist.is_main():
-            save(method, optimizer, position, True)
+            periodic = config.checkpoint_every and position.step % config.checkpoint_every == 0 and position.step < config.steps
+            if (periodic or position.step == config.steps) and dist.is_main():
+                saved_at = _save_finite(save, method, optimizer, position, position.step == config.steps, saved_at)
     finally:
         if writer:
             writer.close()
     return TrainResult(position.step, loss_value, time.perf_counter() - started, losses)
 
 
+def _kept(saved_at: int | None) -> str:
+    return f"the checkpoint of step {saved_at} is kept" if saved_at else "no checkpoint was written"
+
+
+def _save_finite(save: SaveFn, method, optimizer, position: Position, final: bool, saved_at: int | None) -> int:
+    """Save, or stop the run when the model itself went non-finite (a loss can stay finite for a
+    step after the weights or BatchNorm buffers overflow); returns the step now on disk."""
+    from vidkit.checkpoint import NonFiniteError
+
+    try:
+        save(method, optimizer, position, final)
+    except NonFiniteError as exc:
+        raise TrainingDivergedError(
+            f"the model became non-finite by step {position.step} ({str(exc).split(': ', 1)[-1]}); {_kept(saved_at)}"
+        ) from None
+    return position.step
+
+
 def _step(model, method: SSLMethod, optimizer, batch, config: TrainConfig, step: int, device) -> float:
+    """One optimizer step; returns the loss (a non-finite loss returns before any update)."""
     for group in optimizer.param_groups:
         group["lr"] = config.lr * lr_factor(
             step, config.steps, schedule=config.schedule, warmup=config.warmup_steps, milestones=config.milestones,
@@ -170,9 +192,7 @@ def _step(model, method: SSLMethod, optimizer, batch, config: TrainConfig, step:
     loss = output.loss.float()
     value = loss.item()
     if not math.isfinite(value):
-        raise TrainingDivergedError(
-            f"the loss became {value} at step {step + 1}; the last good checkpoint is kept (try a lower --lr)"
-        )
+        return value
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if config.grad_clip:

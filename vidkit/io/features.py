@@ -22,8 +22,9 @@ import h5py
 import numpy as np
 
 from vidkit import __version__
+from vidkit.errors import StoreSchemaError
 from vidkit.io.atomic import atomic_path
-from vidkit.io.store import check_schema, open_h5
+from vidkit.io.store import check_schema, damaged, open_h5
 
 SCHEMA = "vidkit.features/1"
 
@@ -48,9 +49,27 @@ class FeatureStore:
         return int(self.features.shape[1])
 
 
+def check_finite(features: np.ndarray, what: str) -> None:
+    """Refuse features with NaN or infinite values, naming the first rows (a diverged model makes them,
+    and every later step would score them silently as ties).
+
+    Raises:
+        StoreSchemaError: some rows are not finite.
+    """
+    bad = np.flatnonzero(~np.isfinite(features).all(axis=tuple(range(1, features.ndim))))
+    if len(bad):
+        rows = ", ".join(str(int(r)) for r in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise StoreSchemaError(f"{what}: {len(bad)} of {len(features)} rows hold NaN or infinite values (rows {rows})")
+
+
 def write_features(path: str | Path, store: FeatureStore, created_by: str = "vidkit") -> None:
-    """Write atomically (temporary file, then rename)."""
+    """Write atomically (temporary file, then rename).
+
+    Raises:
+        StoreSchemaError: some rows are not finite (nothing is written).
+    """
     path = Path(path)
+    check_finite(store.features, f"not writing {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs.update(schema=SCHEMA, vidkit_version=__version__, created_by=created_by,
@@ -67,17 +86,20 @@ def read_features(path: str | Path) -> FeatureStore:
     """Read a whole feature store.
 
     Raises:
-        StoreSchemaError: missing file, not HDF5, or not `vidkit.features/1` (from `store.open_h5` / `check_schema`).
+        StoreSchemaError: missing file, not HDF5, not `vidkit.features/1`, damaged, or non-finite rows.
     """
     path = Path(path)
     with open_h5(path, "r") as handle:
         check_schema(handle, path, SCHEMA, "feature store")
-        return FeatureStore(
-            features=handle["features"][()],
-            video_index=handle["video_index"][()],
-            video_id=np.array(handle["video_id"].asstr()[()], dtype=object),
-            clip_start=handle["clip_start"][()],
-            clip_end=handle["clip_end"][()],
-            label=handle["label"][()],
-            config=json.loads(handle.attrs["config"]),
-        )
+        with damaged(path, "feature store"):
+            store = FeatureStore(
+                features=handle["features"][()],
+                video_index=handle["video_index"][()],
+                video_id=np.array(handle["video_id"].asstr()[()], dtype=object),
+                clip_start=handle["clip_start"][()],
+                clip_end=handle["clip_end"][()],
+                label=handle["label"][()],
+                config=json.loads(handle.attrs["config"]),
+            )
+    check_finite(store.features, str(path))
+    return store

@@ -16,9 +16,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidkit.errors import StoreConfigError, VideoDecodeError
+from vidkit.errors import StoreConfigError, UnsafeNameError, VideoDecodeError
 from vidkit.io.atomic import atomic_path
+from vidkit.io.paths import child, component_name, printable
 from vidkit.io.video import output_size
+
+MARKER = "vidkit_folders.json"
+_RESERVED = frozenset({MARKER, "videos.tsv", "failures.tsv", "classes.txt"})
+# A temporary folder's suffix that no escaped id can end with (`safe_component` escapes every `%`).
+_TMP = ".%tmp"
+
+
+def unless_frame_folders(path: Path) -> str | None:
+    """An `io.outputs` verdict: an existing output may be resumed when it is an empty folder or one
+    this writer made (it holds the marker file); anything else is somebody's data."""
+    if path.is_dir() and ((path / MARKER).is_file() or not any(path.iterdir())):
+        return None
+    return "a folder that --format folders did not write" if path.is_dir() else "a file, not a folder of frame folders"
 
 FRAME_NAME = re.compile(r"^(?:frame|image_|img_)?(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
 
@@ -62,8 +76,10 @@ def iter_folder_frames(
 class FrameFolderWriter:
     """Writes extracted videos in the 3D-ResNets layout: `<root>/<id>/image_00001.jpg` plus `n_frames`.
 
-    The same interface as `store.FrameStoreWriter`, for users of the original scripts. Each video
-    is written to `<id>.tmp/` and renamed when whole, so a killed run leaves only whole videos and
+    The same interface as `store.FrameStoreWriter`, for users of the original scripts. A video's
+    folder name is its id through `io.paths.safe_component` (an id such as `..` or `a/b` is
+    escaped, never joined raw: the writer deletes folders by these names). Each video
+    is written to `<id>.%tmp/` and renamed when whole, so a killed run leaves only whole videos and
     a rerun skips them. Flow, when asked for, goes beside the frames as `flow_x_00001.jpg` and
     `flow_y_00001.jpg` (MMAction2's names). `videos.tsv` lists id, frames, label and source, and
     `failures.tsv` the inputs that failed.
@@ -72,11 +88,11 @@ class FrameFolderWriter:
     def __init__(self, root: Path, config_json: str):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        marker = self.root / "vidkit_folders.json"
+        marker = self.root / MARKER
         if marker.exists() and marker.read_text() != config_json:
             raise StoreConfigError(f"{self.root} was made with other options ({marker.read_text()}); use another output")
         marker.write_text(config_json)
-        self.ids = {p.name: i for i, p in enumerate(sorted(d.parent for d in self.root.glob("*/n_frames")))}
+        self.ids = {component_name(p.name): i for i, p in enumerate(sorted(d.parent for d in self.root.glob("*/n_frames")))}
         self._rows: dict[str, tuple[int, int, str]] = {}
         self._failures = _read_tsv(self.root / "failures.tsv")
         self.complete = False
@@ -89,11 +105,13 @@ class FrameFolderWriter:
         return self
 
     def __exit__(self, *exc) -> None:
-        for tmp in self.root.glob("*.tmp"):
+        for tmp in self.root.glob(f"*{_TMP}"):
             shutil.rmtree(tmp, ignore_errors=True)
 
     def add_video(self, video, label: int = -1) -> int:
-        tmp = self.root / f"{video.id}.tmp"
+        if child(self.root, video.id).name in _RESERVED:
+            raise UnsafeNameError(f"the video id {video.id!r} is the name of one of the layout's own files")
+        tmp = child(self.root, video.id, _TMP)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         for i, data in enumerate(video.frames, 1):
@@ -102,29 +120,31 @@ class FrameFolderWriter:
             for i, data in enumerate(images or [], 1):
                 (tmp / f"flow_{axis}_{i:05d}.jpg").write_bytes(data)
         (tmp / "n_frames").write_text(f"{len(video.frames)}\n")
-        target = self.root / video.id
+        target = child(self.root, video.id)
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
         self.ids[video.id] = len(self.ids)
-        self._rows[video.id] = (len(video.frames), label, video.source)
-        self._failures.pop(video.source, None)
+        self._rows[video.id] = (len(video.frames), label, printable(video.source))
+        self._failures.pop(printable(video.source), None)
         return self.ids[video.id]
 
     def add_failure(self, source: str, error: str) -> None:
-        self._failures[source] = error
+        self._failures[printable(source)] = printable(error)
 
     def commit(self) -> None:
         _write_tsv(self.root / "failures.tsv", self._failures)
 
     def finish(self, classes, labels, splits) -> None:
+        # Keyed by folder name: the escaped id holds no tab or newline to break the table.
         rows = _read_tsv(self.root / "videos.tsv")
         for video_id, (n, label, source) in self._rows.items():
-            rows[video_id] = f"{n}\t{label}\t{source}"
+            rows[child(self.root, video_id).name] = f"{n}\t{label}\t{source}"
         if labels is not None:
             for video_id, index in self.ids.items():
-                if video_id in rows:
-                    n, _, source = rows[video_id].split("\t", 2)
-                    rows[video_id] = f"{n}\t{int(labels[index])}\t{source}"
+                key = child(self.root, video_id).name
+                if key in rows:
+                    n, _, source = rows[key].split("\t", 2)
+                    rows[key] = f"{n}\t{int(labels[index])}\t{source}"
         _write_tsv(self.root / "videos.tsv", rows)
         if classes is not None:
             (self.root / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
@@ -132,7 +152,7 @@ class FrameFolderWriter:
         self.commit()
 
     def counts(self) -> dict:
-        frames = sum(int((self.root / i / "n_frames").read_text()) for i in self.ids)
+        frames = sum(int((child(self.root, i) / "n_frames").read_text()) for i in self.ids)
         return {"videos": len(self.ids), "failed": len(self._failures), "frames": frames}
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,6 +39,7 @@ import simplejpeg
 from vidkit import __version__
 from vidkit.errors import ClipRangeError, StoreConfigError, StoreSchemaError
 from vidkit.io.atomic import atomic_path
+from vidkit.io.paths import printable
 
 SCHEMA = "vidkit.frames/1"
 CODECS = ("jpeg", "raw")
@@ -145,12 +148,54 @@ def open_h5(path: Path, mode: str) -> h5py.File:
         raise StoreSchemaError(f"{path} is not a readable HDF5 file ({str(exc).splitlines()[0]})") from exc
 
 
+@contextmanager
+def damaged(path: Path, kind: str) -> Iterator[None]:
+    """Turn a missing dataset or attribute of a file whose schema looked right into one `StoreSchemaError`."""
+    try:
+        yield
+    except (KeyError, ValueError, TypeError) as exc:
+        name = exc.args[0] if exc.args else type(exc).__name__
+        raise StoreSchemaError(f"{path} is a damaged {kind}: {name!s} is missing or malformed") from None
+
+
 def check_schema(handle: h5py.File, path: Path, schema: str = SCHEMA, kind: str = "frame store") -> None:
     """Raise `StoreSchemaError` unless the file's `schema` attribute is `schema`."""
     found = handle.attrs.get("schema")
     if found != schema:
         what = f"schema {found!r}" if found else "no vidkit schema"
         raise StoreSchemaError(f"{path} is not a {kind} ({what}; expected {schema!r})")
+
+
+KNOWN_SCHEMAS = {
+    SCHEMA: "a frame store",
+    "vidkit.features/1": "a feature store",
+    "vidkit.index/1": "a retrieval index",
+    "vidkit.clusters/1": "a clusters store",
+    "vidkit.neighbours/1": "a neighbours file",
+}
+
+
+def schema_of(path: Path) -> str | None:
+    """The `schema` attribute of an HDF5 file ('' when it has none); None when it is no HDF5 file."""
+    try:
+        with h5py.File(path, "r") as handle:
+            return str(handle.attrs.get("schema", ""))
+    except OSError:
+        return None
+
+
+def unless_schema(schema: str, kind: str):
+    """An `io.outputs` verdict: an existing output may be replaced only when it has `schema`."""
+
+    def verdict(path: Path) -> str | None:
+        found = schema_of(path)
+        if found == schema:
+            return None
+        if path.is_dir():
+            return "a folder"
+        return KNOWN_SCHEMAS.get(found) or (f"an HDF5 file of schema {found!r}" if found else f"not a {kind}")
+
+    return verdict
 
 
 def _read_rows(dataset: h5py.Dataset, start: int, count: int) -> np.ndarray:
@@ -180,14 +225,19 @@ class FrameStore:
         self.path = Path(path)
         with open_h5(self.path, "r") as handle:
             check_schema(handle, self.path)
-            self.config = StoreConfig.from_json(handle.attrs["config"])
-            self.num_videos = int(handle.attrs["num_videos"])
-            self.complete = bool(handle.attrs["complete"])
-            self.created_by = str(handle.attrs.get("created_by", ""))
-            self.num_frames = int(handle["streams/rgb"].attrs["num_entries"])
-            self.num_failures = int(handle["failures"].attrs["num_failures"])
-            self.classes = [s.decode() if isinstance(s, bytes) else s for s in handle["classes"][()]]
-            self.split_names = sorted(handle["splits"].keys())
+            with damaged(self.path, "frame store"):
+                self.config = StoreConfig.from_json(handle.attrs["config"])
+                self.num_videos = int(handle.attrs["num_videos"])
+                self.complete = bool(handle.attrs["complete"])
+                self.created_by = str(handle.attrs.get("created_by", ""))
+                self.num_frames = int(handle["streams/rgb"].attrs["num_entries"])
+                self.num_failures = int(handle["failures"].attrs["num_failures"])
+                self.classes = [s.decode() if isinstance(s, bytes) else s for s in handle["classes"][()]]
+                self.split_names = sorted(handle["splits"].keys())
+                for name in ("videos/id", "videos/source", "videos/fps", "videos/label", "videos/layout",
+                             "streams/rgb/data", "streams/rgb/byte_range"):
+                    if not isinstance(handle.get(name), h5py.Dataset):
+                        raise KeyError(name)
         self._handle: h5py.File | None = None
         self._pid: int | None = None
         self._layout_cache: dict[int, np.ndarray] = {}
@@ -480,6 +530,8 @@ class FrameStoreWriter:
 
     def add_video(self, video: EncodedVideo, label: int = -1) -> int:
         """Append one video (durable from the next `commit`); returns its index."""
+        if video.id != printable(video.id):
+            raise ValueError(f"video ids are stored as printable text; got {video.id!r}")
         if video.id in self.ids:
             raise StoreConfigError(f"{self.path.name} already holds a video {video.id!r}")
         if not video.frames:
@@ -493,14 +545,14 @@ class FrameStoreWriter:
         _write_at(videos["fps"], row, [video.fps])
         _write_at(videos["label"], row, [label])
         _write_at(videos["layout"], row, [[frame_first, len(video.frames), video.height, video.width, flow_first]])
-        self._pending_text.append((video.id, video.source))
+        self._pending_text.append((video.id, printable(video.source)))
         self.ids[video.id] = row
-        self._failures.pop(video.source, None)
+        self._failures.pop(printable(video.source), None)
         self.num_videos += 1
         return row
 
     def add_failure(self, source: str, error: str) -> None:
-        self._failures[source] = error
+        self._failures[printable(source)] = printable(error)
 
     def commit(self) -> None:
         """Make everything added so far durable: write the strings and extents, then flush to disk."""

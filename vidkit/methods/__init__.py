@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vidkit.errors import UsageError
 from vidkit.models import UnknownNameError
 
 
@@ -21,4 +22,8 @@ def create_method(name: str, backbone, **hparams):
     methods = method_classes()
     if name not in methods:
         raise UnknownNameError(f"unknown method {name!r}; choose one of {', '.join(methods)}")
+    wanted = methods[name].backbone_dims
+    if backbone.dims != wanted:
+        kind = {2: "an image (2D) backbone", 3: "a video (3D) backbone"}
+        raise UsageError(f"--method {name} trains {kind[wanted]}; the backbone given is {kind[backbone.dims]}")
     return methods[name](backbone, **hparams)

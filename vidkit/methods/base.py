@@ -26,6 +26,7 @@ class MethodOutput(NamedTuple):
 class SSLMethod(nn.Module, metaclass=abc.ABCMeta):
     name: ClassVar[str]
     sample: ClassVar[str]
+    backbone_dims: ClassVar[int]  # 2: an image net (frames), 3: a video net (clips)
 
     def __init__(self, backbone: nn.Module):
         super().__init__()

@@ -32,7 +32,7 @@ from vidkit.engine import dist
 from vidkit.errors import VidkitError
 from vidkit.methods.base import MethodOutput, SSLMethod
 from vidkit.methods.intra_negatives import INTRA_NEGATIVES
-from vidkit.methods.losses import nce_loss
+from vidkit.methods.losses import nce_loss, upgrade_nan_log_z
 from vidkit.methods.memory_bank import MemoryBank, sample_other
 
 VIEWS = ("res", "u", "v", "rgb")
@@ -79,6 +79,7 @@ class IIC(SSLMethod):
 
     name = "iic"
     sample = "clip_pair"
+    backbone_dims = 3
     default_intra = "repeat"
 
     def __init__(self, backbone: nn.Module, *, num_videos: int, view2: str = "res", intra_negatives: str | None = "default",
@@ -106,7 +107,8 @@ class IIC(SSLMethod):
         self.bank1 = MemoryBank(num_videos, dim, bank_momentum)
         self.bank2 = MemoryBank(num_videos, dim, bank_momentum)
         self.bank_intra = MemoryBank(num_videos, dim, bank_momentum) if intra_negatives else None
-        self.register_buffer("log_z", torch.full((2,), math.nan))  # NCE normaliser per view, from the first batch
+        self.register_buffer("log_z", torch.zeros(2))  # NCE normaliser per view, from the first batch
+        self.register_buffer("log_z_set", torch.zeros(2, dtype=torch.bool))
         self._pending: list[tuple[MemoryBank, torch.Tensor, torch.Tensor]] = []
 
     def hparams(self) -> dict:
@@ -151,10 +153,15 @@ class IIC(SSLMethod):
         if self.config["loss"] == "infonce":
             target = torch.zeros(len(scores), dtype=torch.long, device=scores.device)
             return F.cross_entropy(scores / temperature, target)
-        if torch.isnan(self.log_z[view]):
+        if not self.log_z_set[view]:
             log_mean = torch.logsumexp(scores.detach().flatten() / temperature, 0) - math.log(scores.numel())
             self.log_z[view] = dist.all_gather_cat(log_mean[None]).mean() + math.log(len(self.bank1))
+            self.log_z_set[view] = True
         return nce_loss(scores[:, 0], scores[:, 1:], float(self.log_z[view]), len(self.bank1), temperature)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        upgrade_nan_log_z(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def on_step_end(self, progress: float) -> None:
         for bank, indices, features in self._pending:

@@ -37,3 +37,12 @@ def info_nce(pos: torch.Tensor, neg: torch.Tensor, temperature: float) -> torch.
     """
     logits = torch.cat([pos[:, None], neg], dim=1) / temperature  # (B, 1 + K)
     return F.cross_entropy(logits, torch.zeros(len(pos), dtype=torch.long, device=pos.device))
+
+
+def upgrade_nan_log_z(state_dict: dict, prefix: str) -> None:
+    """Read a checkpoint of vidkit <= 0.1, whose NCE normaliser marked "not estimated yet" by NaN,
+    into the `log_z` + `log_z_set` pair that replaced it (a checkpoint never holds NaN now)."""
+    log_z = state_dict.get(prefix + "log_z")
+    if log_z is not None and prefix + "log_z_set" not in state_dict:
+        state_dict[prefix + "log_z_set"] = ~torch.isnan(log_z)
+        state_dict[prefix + "log_z"] = torch.nan_to_num(log_z, nan=0.0)

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from vidkit.engine import dist
 from vidkit.errors import VidkitError
 from vidkit.methods.base import MethodOutput, SSLMethod
-from vidkit.methods.losses import info_nce, nce_loss
+from vidkit.methods.losses import info_nce, nce_loss, upgrade_nan_log_z
 from vidkit.methods.memory_bank import MemoryBank, sample_other
 from vidkit.models.heads import ProjectionHead, RotationHead
 
@@ -49,6 +49,7 @@ class TCE(SSLMethod):
 
     name = "tce"
     sample = "frame_pair"
+    backbone_dims = 2
 
     def __init__(self, backbone: nn.Module, *, num_videos: int, dim: int = 128, negatives: int = 8192,
                  temperature: float = 0.07, bank_momentum: float = 0.5, loss: str = "nce", mining: bool = True,
@@ -68,7 +69,8 @@ class TCE(SSLMethod):
         self.head = ProjectionHead(backbone.num_features, dim)
         self.rotation_head = RotationHead(backbone.num_features) if rotation else None
         self.bank = MemoryBank(num_videos, dim, bank_momentum)
-        self.register_buffer("log_z", torch.tensor(math.nan))  # NCE normaliser, estimated on the first batch
+        self.register_buffer("log_z", torch.tensor(0.0))  # NCE normaliser, estimated on the first batch
+        self.register_buffer("log_z_set", torch.tensor(False))
         self.register_buffer("progress", torch.tensor(0.0))  # drives the mining threshold
         self._pending: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -110,7 +112,7 @@ class TCE(SSLMethod):
         if self.config["loss"] == "infonce":
             contrast = info_nce(pos, neg, temperature)
         else:
-            if torch.isnan(self.log_z):
+            if not self.log_z_set:
                 self._estimate_log_z(pos.detach(), neg.detach())
             contrast = nce_loss(pos, neg, float(self.log_z), len(self.bank), temperature)
         metrics = {"contrast": contrast.detach(), "pos_sim": pos.detach().mean(), "neg_sim": neg.detach().mean()}
@@ -129,6 +131,11 @@ class TCE(SSLMethod):
         log_mean = torch.logsumexp(scores.flatten(), 0) - math.log(scores.numel())
         log_mean = dist.all_gather_cat(log_mean[None]).mean()
         self.log_z.fill_(float(log_mean) + math.log(len(self.bank)))
+        self.log_z_set.fill_(True)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        upgrade_nan_log_z(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def on_step_end(self, progress: float) -> None:
         if self._pending is not None:

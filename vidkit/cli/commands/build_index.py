@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import JsonOpt, SeedOpt, expand_stdin
+from vidkit.cli.options import ForceOpt, JsonOpt, SeedOpt, expand_stdin
 from vidkit.cli.output import report
 
 
@@ -39,6 +39,7 @@ def build_index(
     nprobe: Annotated[int, typer.Option(min=1, help="IVF cells searched per query (retrieve --nprobe overrides).")] = 16,
     train_size: Annotated[Optional[int], typer.Option(min=1, help="IVF training sample (default 64 per cell).")] = None,
     seed: SeedOpt = 0,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Build a nearest-neighbour index (the retrieval gallery) from one or several feature stores.
@@ -64,5 +65,5 @@ def build_index(
 
     config = retrieval.IndexConfig(normalize=normalize.value, metric=metric.value, kind=kind.value, clip_level=clip_level,
                                    nlist=nlist, nprobe=nprobe, train_size=train_size, seed=seed)
-    result = retrieval.build_index([Path(p) for p in expand_stdin(features)], output, config)
+    result = retrieval.build_index([Path(p) for p in expand_stdin(features)], output, config, force=force)
     report(result, as_json=as_json, text=f"{output}: {result['items']} items of {result['dim']} dims ({result['kind']})")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import DeviceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
+from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import progress, report
 
 
@@ -37,6 +37,7 @@ def embed(
     workers: LoaderWorkersOpt = 2,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a feature store: one row per clip (or frame) of a frame store.
@@ -76,5 +77,5 @@ def embed(
         device=device, seed=seed,
     )
     with progress("embedding") as update:
-        result = embedding.embed(frames, output, checkpoint=checkpoint, backbone=backbone, config=config, progress=update)
+        result = embedding.embed(frames, output, checkpoint=checkpoint, backbone=backbone, config=config, force=force, progress=update)
     report(result.summary(), as_json=as_json, text=f"{output}: {result.rows} rows of {result.dim} features")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import JsonOpt, WorkersOpt, expand_stdin
+from vidkit.cli.options import ForceOpt, JsonOpt, WorkersOpt, expand_stdin
 from vidkit.cli.output import console, progress, report
 
 
@@ -34,7 +34,7 @@ def extract_frames(
     output: Annotated[Path, typer.Option("-o", "--output", help="The frame store to write (a folder with --format folders).")],
     annotations: Annotated[Optional[Path], typer.Option(help="Split lists or CSV giving labels and splits.", exists=True)] = None,
     dataset: Annotated[Optional[Dataset], typer.Option(help="Layout of --annotations.")] = None,
-    size: Annotated[Optional[int], typer.Option(min=8, help="Resize so the short side has this many pixels.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=8, max=8192, help="Resize so the short side has this many pixels.")] = None,
     fps: Annotated[Optional[float], typer.Option(min=0.01, help="Resample to this frame rate.")] = None,
     max_frames: Annotated[Optional[int], typer.Option(min=1, help="Keep at most this many frames per video.")] = None,
     codec: Annotated[Codec, typer.Option(help="Store frames as JPEG bytes or raw uint8.")] = Codec.jpeg,
@@ -45,6 +45,7 @@ def extract_frames(
     append: Annotated[bool, typer.Option("--append", help="Add new videos to a store a finished run completed.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any input fails (the store keeps the rest).")] = False,
     layout: Annotated[Layout, typer.Option("--format", help="h5: one frame store; folders: <video>/image_00001.jpg + n_frames.")] = Layout.h5,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Decode videos into a frame store; rerun the same command to resume a killed run.
@@ -104,7 +105,7 @@ def extract_frames(
     with progress("extracting") as update:
         result = extraction.extract_frames(
             expand_stdin(inputs), output, config=config, layout=layout.value, workers=workers,
-            annotations=labels, append=append, strict=strict, progress=update,
+            annotations=labels, append=append, strict=strict, force=force, progress=update,
         )
     if result.errors:
         console().print(f"{len(result.errors)} input(s) failed; see `vidkit info {output}` for the list", style="yellow")

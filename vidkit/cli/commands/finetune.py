@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import DeviceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
+from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import progress, report
 
 
@@ -53,6 +53,7 @@ def finetune(
     test_clips: Annotated[int, typer.Option(min=1, help="Evenly spaced centre clips per test video; logits averaged.")] = 10,
     test_only: Annotated[bool, typer.Option("--test-only", help="Only test a checkpoint written by finetune.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the unfinished run saved in --output.")] = False,
+    force: ForceOpt = False,
     workers: LoaderWorkersOpt = 2,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
@@ -88,7 +89,9 @@ def finetune(
       checkpoint as `FT.confusion.csv` (rows true classes, columns predicted, both named).
     - **Resume**: every epoch writes a resumable checkpoint; `--resume` continues a killed run to the
       same result. `--test-only` tests a checkpoint written by finetune (and writes its confusion
-      matrix).
+      matrix). An existing `-o` is refused unless `--resume` (an unfinished run with the same
+      options) or `--force` (start over); a NaN loss, validation loss or non-finite weight stops the
+      run, keeping the last finite epoch.
 
     JSON: `{"checkpoint", "test_top1", "test_top5", "test_videos", "clip_top1", "clip_top5",
     "val_top1", "best_epoch", "epochs", "confusion", "seconds"}`. Core: `vidkit.finetuning.finetune`.
@@ -106,7 +109,7 @@ def finetune(
     )
     with progress("fine-tuning") as update:
         result = finetuning.finetune(frames, output, checkpoint=checkpoint, backbone=backbone, config=config,
-                                     test_only=test_only, resume=resume, progress=update)
+                                     test_only=test_only, resume=resume, force=force, progress=update)
     t = result.test
     text = (f"{t.videos} test videos: top-1 {t.top1 * 100:.2f}%  top-5 {t.top5 * 100:.2f}%  "
             f"(clips: top-1 {t.clip_top1 * 100:.2f}%)  confusion matrix: {result.confusion_path}")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import DeviceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
+from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import console, progress, report
 
 TCE = "TCE options"
@@ -64,6 +64,7 @@ def pretrain(
     split: Annotated[Optional[str], typer.Option(help="Split to train on, or 'all' (default: train01 if present).")] = None,
     workers: LoaderWorkersOpt = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in --output.")] = False,
+    force: ForceOpt = False,
     checkpoint_every: Annotated[int, typer.Option(min=0, help="Also save every N steps (0: at the end only).")] = 0,
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")] = None,
     device: DeviceOpt = "auto",
@@ -104,8 +105,12 @@ def pretrain(
       step, and the schedule is a function of the step. The checkpoint holds weights, memory bank, NCE
       normaliser, optimizer state and the epoch/batch position. A resumed run must use the same method
       options, and may ask for more `--steps`.
-    - **Divergence**: a NaN or infinite loss stops the run with one error line; the last checkpoint
-      written before it is kept.
+    - **Divergence**: a NaN or infinite loss, weight or BatchNorm buffer stops the run with one error
+      line; a checkpoint is only ever written when every tensor in it is finite, so the one on disk
+      (if any: the message says) is the last good one.
+    - **Existing output**: `-o` may not be the frame store; an existing checkpoint is continued with
+      `--resume` (which refuses changed options other than the run length) or replaced with `--force`,
+      and refused otherwise. A second run on the same `-o` stops with an error naming the first's PID.
     - **Scale-out**: `torchrun --nproc_per_node N -m vidkit pretrain ...` runs DDP (gloo on CPU, NCCL
       on GPU). Each process takes its share of every epoch, memory-bank updates are gathered from all
       ranks, BatchNorm running statistics are averaged after each step, and only rank 0 writes.
@@ -135,7 +140,7 @@ def pretrain(
         checkpoint_every=checkpoint_every, method_options=options,
     )
     with progress("pretraining") as update:
-        result = pretraining.pretrain(frames, output, config, resume=resume, tensorboard_dir=tensorboard,
+        result = pretraining.pretrain(frames, output, config, resume=resume, force=force, tensorboard_dir=tensorboard,
                                       progress=lambda step, total, loss_, rate: update(step, total, f"loss {loss_:.4f}  {rate:.1f} samples/s"))
     if result.losses:
         console().print("loss: " + "  ".join(f"{s}:{v:.3f}" for s, v in result.losses[-5:]))

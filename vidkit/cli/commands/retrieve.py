@@ -7,15 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import JsonOpt
+from vidkit.cli.options import ForceOpt, JsonOpt
 from vidkit.cli.output import report
 
 
 def _ks(text: str) -> list[int]:
     try:
-        return [int(k) for k in text.split(",") if k.strip()]
+        ks = [int(k) for k in text.split(",") if k.strip()]
     except ValueError:
-        raise typer.BadParameter(f"--k takes comma-separated integers, not {text!r}") from None
+        ks = []
+    if not ks or min(ks) < 1:
+        raise typer.BadParameter(f"--k takes comma-separated positive integers, not {text!r}")
+    return ks
 
 
 def retrieve(
@@ -27,6 +30,7 @@ def retrieve(
     clip_level: Annotated[bool, typer.Option("--clip-level", help="Query with every clip row instead of one mean row per video.")] = False,
     per_class: Annotated[bool, typer.Option("--per-class", help="Also report accuracy per class label.")] = False,
     nprobe: Annotated[Optional[int], typer.Option(min=1, help="IVF cells to search (default: the index's).")] = None,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Score top-k retrieval: a query counts at k when one of its k nearest gallery videos shares its class.
@@ -43,16 +47,16 @@ def retrieve(
     - `--out` writes the neighbour lists: CSV `query_id,rank,gallery_id,score` (rank from 1; score is
       the cosine similarity, or the squared distance for `l2`), or HDF5 arrays for `.h5`.
     - `--per-class` adds the accuracies per class label.
+    - Only k up to the gallery's size are scored (top-50 of 6 videos would count every query); the
+      others are named in `skipped_k` and a warning.
 
-    JSON: `{"queries", "gallery", "scored", "topk": {"1": acc, ...}[, "per_class", "neighbours"]}`.
+    JSON: `{"queries", "gallery", "scored", "topk": {"1": acc, ...}[, "skipped_k", "per_class", "neighbours"]}`.
     Core: `vidkit.retrieval.retrieve`.
     """
     from vidkit import retrieval
 
     result = retrieval.retrieve(index, queries, _ks(k), exclude_self=exclude_self, clip=clip_level,
-                                per_class=per_class, nprobe=nprobe)
-    if out is not None:
-        retrieval.write_neighbours(out, result)
+                                per_class=per_class, nprobe=nprobe, out=out, force=force)
     summary = result.summary()
     if out is not None:
         summary["neighbours"] = str(out)

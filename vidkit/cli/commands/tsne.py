@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import DeviceOpt, JsonOpt, SeedOpt
+from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, SeedOpt
 from vidkit.cli.output import report
 
 
@@ -39,6 +39,7 @@ def tsne(
     n_jobs: Annotated[int, typer.Option("--n-jobs", min=1, help="Threads for openTSNE.")] = 1,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Draw a t-SNE map of embeddings: a picture, or a video of the clip beside its moving point.
@@ -78,5 +79,6 @@ def tsne(
         points = viz_inputs.from_feature_store(inputs[0], video, split)
     config = viz.TsneConfig(perplexity=perplexity, iterations=iterations, pca=pca, seed=seed, n_jobs=n_jobs)
     result = viz.render(points, output, config, color_by=color_by.value if color_by else None,
-                        coords_format=coords.value, title=title)
+                        coords_format=coords.value, title=title,
+                        inputs=(*inputs, *(p for p in (checkpoint, source) if p is not None)), force=force)
     report(result, as_json=as_json, text=f"{output}: {result['points']} points; coordinates in {result['coordinates']}")
