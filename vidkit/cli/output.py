@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import typer
 
+from vidkit.io.paths import printable
+
 # Set by the app's callback: -1 quiet (errors only), 0 normal, 1+ verbose.
 verbosity = 0
 _console = None
@@ -40,14 +42,15 @@ def setup_logging(level: int) -> None:
 def report(result: dict, *, as_json: bool, text: str | None = None) -> None:
     """Print a command's result: one JSON object with `--json`, else `text` (or `key: value` lines)."""
     if as_json:
-        typer.echo(json.dumps(result, sort_keys=False))
+        typer.echo(json.dumps(result, sort_keys=False))  # ASCII: odd bytes in paths come out as \udcXX escapes
     else:
-        typer.echo(text if text is not None else "\n".join(f"{k}: {v}" for k, v in result.items()))
+        text = text if text is not None else "\n".join(f"{k}: {v}" for k, v in result.items())
+        typer.echo("\n".join(printable(line) for line in text.split("\n")))
 
 
 def error(message: str) -> None:
-    """The one line a failed run leaves on stderr."""
-    typer.echo(f"error: {message}", err=True)
+    """The one line a failed run leaves on stderr (a path's newline or odd bytes come out escaped)."""
+    typer.echo(f"error: {printable(message)}", err=True)
 
 
 @contextmanager

@@ -16,7 +16,6 @@ instead of breaking the whole run.
 from __future__ import annotations
 
 import os
-import unicodedata
 import urllib.parse
 from pathlib import Path
 
@@ -40,7 +39,7 @@ def _needs_escape(char: str, first: bool) -> bool:
     return (
         char in _ALWAYS_ESCAPED
         or (first and char == ".")  # no `.`, `..` or hidden files
-        or unicodedata.category(char) in ("Cc", "Cs")  # controls (NUL, newline, tab, ESC) and surrogates
+        or not char.isprintable()  # controls (NUL, newline, tab, ESC), format marks, surrogates, unassigned
     )
 
 
