@@ -19,7 +19,7 @@ help:
 	@echo "make test       install into $(VENV) and run the whole test suite"
 	@echo "make test-fast  the suite without the slow end-to-end tests"
 	@echo "make bench      speed benchmarks (ratios against baselines run alongside)"
-	@echo "make docs       regenerate docs/cli.md from the commands' --help"
+	@echo "make docs       regenerate docs/cli.md and the method tables of docs/methods.md"
 	@echo "make ucf101-iic-retrieval DATA=...   and the other reproductions: docs/reproducing.md"
 	@echo "make clean      remove $(DEMO), out/toy, $(BENCH) and caches (not real-data runs)"
 
@@ -62,6 +62,7 @@ bench: install
 
 docs: install
 	$(PY) -m vidkit.cli.reference > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md
+	$(PY) -m vidkit.cli.reference methods < docs/methods.md > docs/methods.md.tmp && mv docs/methods.md.tmp docs/methods.md
 
 clean:
 	rm -rf $(DEMO) out/toy $(BENCH) .pytest_cache .hypothesis
@@ -93,7 +94,7 @@ TCE_PRETRAIN ?= --steps 150 --batch-size 16 --lr 0.03 --schedule cosine
 IIC_BACKBONE ?= tiny
 IIC_SIZE ?= 64
 IIC_CLIP ?= 16
-IIC_PRETRAIN ?= --steps 500 --batch-size 16 --lr 0.01 --schedule cosine --l2-normalize
+IIC_PRETRAIN ?= --steps 500 --batch-size 16 --lr 0.01 --schedule cosine -O normalize=true
 CLIPS_PER_VIDEO ?= 4
 TCE_FINETUNE ?= --epochs 10 --batch-size 8 --lr 0.01 --schedule cosine
 IIC_FINETUNE ?= --epochs 40 --batch-size 8 --lr 0.1 --schedule cosine
@@ -141,7 +142,7 @@ $(RUN)/tce.pt: $(RUN)/frames.h5
 	mv $(RUN)/tce.part.pt $@
 
 $(RUN)/iic.pt: $(RUN)/frames.h5
-	$(VIDKIT) pretrain --method iic $< --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) --view2 res --neg repeat $(IIC_PRETRAIN) --split train01 $(call train_to,$(RUN)/iic.part.pt)
+	$(VIDKIT) pretrain --method iic $< --backbone $(IIC_BACKBONE) --size $(IIC_SIZE) --clip-len $(IIC_CLIP) -O view2=res -O intra_negatives=repeat $(IIC_PRETRAIN) --split train01 $(call train_to,$(RUN)/iic.part.pt)
 	mv $(RUN)/iic.part.pt $@
 
 # Features of a split (the stem's last word): TCE and its random-init twin embed frames of clips

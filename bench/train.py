@@ -30,7 +30,7 @@ from vidkit.engine import train
 from vidkit.engine.device import autocast, resolve_device
 from vidkit.io import synth
 from vidkit.io.store import FrameStore, StoreConfig
-from vidkit.methods.tce import TCE
+from vidkit.methods.tce import TCE, TCEOptions
 from vidkit.models import create_backbone
 
 
@@ -83,7 +83,7 @@ def bench_engine(store: FrameStore, args, device: torch.device) -> float:
     batches = [torch.utils.data.default_collate([samples[i] for i in order[s * args.batch_size:(s + 1) * args.batch_size]])
                for s in range(args.steps)]
     torch.manual_seed(0)
-    method = TCE(create_backbone("resnet18"), num_videos=size, mining=True)
+    method = TCE(create_backbone("resnet18"), num_videos=size, options=TCEOptions(mining=True))
     results = {}
     for name in ("bare", "engine", "bare", "engine"):  # interleaved, best of two each
         copy_ = copy.deepcopy(method)

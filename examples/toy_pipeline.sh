@@ -17,7 +17,7 @@ find "$out/synth/videos" -name '*.mp4' | sort \
 
 # The checkpoint's path comes out of pretrain's JSON and goes straight into embed.
 checkpoint=$(vidkit pretrain --method iic "$out/frames.h5" -o "$out/iic.pt" --backbone tiny --size 32 \
-    --clip-len 8 --steps "$steps" --batch-size 8 --l2-normalize --workers 0 --json | jq -r .checkpoint)
+    --clip-len 8 --steps "$steps" --batch-size 8 -O normalize=true --workers 0 --json | jq -r .checkpoint)
 for split in train01 test01; do
     vidkit embed "$checkpoint" "$out/frames.h5" -o "$out/$split.h5" --split "$split" --clips-per-video 2 \
         --workers 0 --json | jq -r '"embed: \(.store), \(.rows) rows of \(.dim)"'

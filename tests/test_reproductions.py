@@ -14,13 +14,15 @@ import pytest
 
 from tests.conftest import REPO
 from vidkit.cli import reference
+from vidkit.methods import method_class
+from vidkit.methods.options import parse_options
 
 PYTHON_BIN = Path(sys.executable).parent
 COMMANDS = {name: function for name, function, _ in reference.COMMANDS}
 # The toy pipeline cut to seconds: every rule still runs, each as short as it can be.
 QUICK = {
     "TCE_BACKBONE": "tiny2d", "TCE_SIZE": "32", "IIC_SIZE": "32", "IIC_CLIP": "8", "CLIPS_PER_VIDEO": "1",
-    "TCE_PRETRAIN": "--steps 2 --batch-size 8", "IIC_PRETRAIN": "--steps 2 --batch-size 8 --l2-normalize",
+    "TCE_PRETRAIN": "--steps 2 --batch-size 8", "IIC_PRETRAIN": "--steps 2 --batch-size 8 -O normalize=true",
     "TCE_FINETUNE": "--epochs 1 --batch-size 8", "IIC_FINETUNE": "--epochs 1 --batch-size 8",
     "LOADER_WORKERS": "0",
 }
@@ -57,8 +59,12 @@ def test_make_n_prints_only_real_commands_and_flags(target, data, tmp_path):
     assert lines, out
     for words in lines:
         assert words[0] in COMMANDS, words
-        flags = {w.split("=")[0] for w in words[1:] if w.startswith("--") or w in ("-o", "-q")}
+        flags = {w.split("=")[0] for w in words[1:] if w.startswith("--") or w in ("-o", "-q", "-O")}
         assert flags <= known_flags(words[0]), (words[0], flags - known_flags(words[0]))
+        if words[0] == "pretrain":  # every -O NAME=VALUE is an option of that method, of the right type
+            method = words[words.index("--method") + 1]
+            given = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "-O")
+            parse_options(method_class(method).Options, given, method)
     text = " ".join(" ".join(w) for w in lines)
     assert "--seed 0" in text and "--device auto" in text
     if data:  # the paper settings, on the user's data

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from vidkit import checkpoint as ckpt
+from vidkit.checkpoint.backbone import load_backbone
+from vidkit.checkpoint.recipe import scaled_resize
 from vidkit.data import sampling
 from vidkit.data.datasets import MODALITIES, ClipDataset, worker_init
 from vidkit.engine.device import autocast, resolve_device
@@ -59,31 +60,6 @@ class EmbedResult:
 
     def summary(self) -> dict:
         return {"store": str(self.store), "rows": self.rows, "dim": self.dim}
-
-
-def _model_and_recipe(checkpoint: Path | None, backbone: str | None, seed: int):
-    if (checkpoint is None) == (backbone is None):
-        raise VidkitError("give either a checkpoint or --backbone NAME (random weights), not both or neither")
-    if checkpoint is not None:
-        saved = ckpt.load(checkpoint)
-        return saved.build_backbone(), saved.input, {"checkpoint": str(checkpoint), "backbone": saved.backbone_name}
-    from vidkit.models import create_backbone
-
-    torch.manual_seed(seed)
-    model = create_backbone(backbone)
-    return model, default_recipe(model), {"checkpoint": None, "backbone": backbone}
-
-
-def default_recipe(model) -> ckpt.InputRecipe:
-    """The input recipe of a bare (random-init) backbone: single frames for 2D nets, 16-frame clips for 3D, 112 px."""
-    return ckpt.InputRecipe(clip_len=1 if model.dims == 2 else 16, size=112)
-
-
-def scaled_resize(recipe: ckpt.InputRecipe, size: int) -> tuple[int, int] | None:
-    """The recipe's pre-crop resize, scaled when a different crop size is asked for."""
-    if not recipe.resize:
-        return None
-    return tuple(round(r * size / recipe.size) for r in recipe.resize)
 
 
 def clip_items(n_frames: np.ndarray, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
@@ -133,7 +109,8 @@ def _embed(frames: Path, out: Path, checkpoint: Path | None, backbone: str | Non
 
     if config.pooling not in POOLINGS:
         raise VidkitError(f"unknown pooling {config.pooling!r}; choose one of {', '.join(POOLINGS)}")
-    model, recipe, source = _model_and_recipe(checkpoint, backbone, config.seed)
+    loaded = load_backbone(checkpoint, backbone, seed=config.seed)
+    model, recipe, source = loaded.model, loaded.recipe, loaded.source
     clip_len, stride = config.clip_len or recipe.clip_len, config.stride or recipe.stride
     size, modality = config.size or recipe.size, config.modality or recipe.modality
     if modality not in MODALITIES:

@@ -46,3 +46,27 @@ class OutputInUseError(VidkitError):
 
 class OutputExistsError(UsageError):
     """The output exists and is not something this command would resume or append to (see --force)."""
+
+
+class TrajectoryFormatError(VidkitError):
+    """A trajectory file is not 436-column IDT text, or a human-box (`.bb`) file is malformed."""
+
+
+class TooFewVideosError(VidkitError):
+    """k-means was asked for more clusters than there are videos to cluster."""
+
+
+class UnknownNameError(UsageError):
+    """A registry (backbones, methods, ...) was asked for a name it does not hold."""
+
+
+class CheckpointFormatError(VidkitError):
+    """A file is not a readable vidkit checkpoint, or does not fit the model it is loaded into."""
+
+
+class NonFiniteError(VidkitError):
+    """Tensors about to be saved, or just loaded, hold NaN or infinite values (a diverged run)."""
+
+
+class TrainingDivergedError(VidkitError):
+    """The loss, the weights or the buffers became NaN or infinite."""

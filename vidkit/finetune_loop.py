@@ -21,7 +21,7 @@ from vidkit import checkpoint as ckpt
 from vidkit.data.datasets import EpochSampler, TrainClipDataset, worker_init
 from vidkit.engine.device import autocast
 from vidkit.engine.schedule import lr_factor
-from vidkit.engine.train import TrainingDivergedError
+from vidkit.errors import TrainingDivergedError
 from vidkit.finetuning import (
     Built,
     FinetuneConfig,

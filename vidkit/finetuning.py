@@ -33,7 +33,9 @@ from torch.utils.data import DataLoader
 
 from vidkit import checkpoint as ckpt
 from vidkit.data.datasets import ClipDataset, clip_span, worker_init
-from vidkit.embedding import clip_features, clip_items, default_recipe, scaled_resize
+from vidkit.checkpoint.backbone import load_backbone
+from vidkit.checkpoint.recipe import scaled_resize
+from vidkit.embedding import clip_features, clip_items
 from vidkit.engine.device import autocast, resolve_device
 from vidkit.errors import UsageError, VidkitError
 from vidkit.io.atomic import atomic_path
@@ -100,18 +102,6 @@ class Classifier(nn.Module):
         return self.fc(self.dropout(features.float()))
 
 
-def widen_first_conv(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """Fit RGB weights to a model whose first convolution takes 3k channels: channel i gets RGB filter
-    i mod 3, unscaled, as TCE builds its 15-channel input layer (tce.md 3.1)."""
-    own = model.state_dict()
-    fitted = dict(state)
-    for key, value in state.items():
-        target = own.get(key)
-        if target is not None and value.dim() >= 4 and target.shape[1] != value.shape[1] and target.shape[1] % value.shape[1] == 0:
-            fitted[key] = value.repeat(1, target.shape[1] // value.shape[1], *([1] * (value.dim() - 2)))
-    return fitted
-
-
 def stage_of(name: str) -> int | None:
     """ResNet stage of a parameter: 0 for the stem, k for `layerk.*`; None when the name has no stage."""
     match = re.match(r"layer(\d)\.", name)
@@ -150,40 +140,28 @@ def classifier_state(saved: ckpt.Checkpoint) -> dict[str, torch.Tensor]:
 
 def build(config: FinetuneConfig, num_classes: int, checkpoint: Path | None, backbone: str | None) -> Built:
     """The classifier, from a pretrained checkpoint, a fine-tuned one (`--test-only`), or a bare backbone."""
-    from vidkit.models import create_backbone
-
-    if (checkpoint is None) == (backbone is None):
-        raise VidkitError("give either a checkpoint or --backbone NAME (random weights), not both or neither")
     if config.input not in INPUTS:
         raise VidkitError(f"unknown --input {config.input!r}; choose one of {', '.join(INPUTS)}")
-    saved = ckpt.load(checkpoint) if checkpoint is not None else None
+    diff_stack = config.input == "diff-stack"
+    clip_len = (config.clip_len or 5) if diff_stack else config.clip_len
+    # A stack of N differences is 3N channels; the checkpoint's RGB filters are repeated into them.
+    loaded = load_backbone(checkpoint, backbone, seed=config.seed, in_channels=3 * clip_len if diff_stack else None)
+    saved, net = loaded.checkpoint, loaded.model
     if saved is not None and saved.method == "finetune":
-        model = Classifier(saved.build_backbone(), len(saved.head["fc.bias"]), saved.hparams.get("dropout", 0.0))
+        model = Classifier(net, len(saved.head["fc.bias"]), saved.hparams.get("dropout", 0.0))
         ckpt.load_strict(model, classifier_state(saved), what="fine-tuned classifier")
-        return Built(model, saved.input, saved.backbone_name, saved.backbone_kwargs, {"checkpoint": str(checkpoint)}, saved)
-    name = saved.backbone_name if saved else backbone
-    kwargs = dict(saved.backbone_kwargs) if saved else {}
-    torch.manual_seed(config.seed)
-    net = create_backbone(name, **kwargs)
-    base = saved.input if saved else default_recipe(net)
-    modality = INPUTS[config.input]
-    clip_len = config.clip_len or (5 if config.input == "diff-stack" else 1 if config.task == "frames" else base.clip_len)
-    if config.input == "diff-stack":
-        if net.dims != 2:
-            raise VidkitError("--input diff-stack stacks differences as channels of a 2D backbone (resnet18, resnet50, ...)")
-        kwargs["in_channels"] = 3 * clip_len
-        torch.manual_seed(config.seed)  # the widened net starts from the same seed as any other
-        net = create_backbone(name, **kwargs)
-    if saved is not None:
-        ckpt.load_strict(net, widen_first_conv(saved.backbone, net), what=f"{name} backbone")
+        return Built(model, saved.input, loaded.name, loaded.kwargs, {"checkpoint": str(checkpoint)}, saved)
+    if diff_stack and net.dims != 2:
+        raise UsageError("--input diff-stack stacks differences as channels of a 2D backbone (resnet18, resnet50, ...)")
+    base = loaded.recipe
+    clip_len = clip_len or (1 if config.task == "frames" else base.clip_len)
     size = config.size or base.size
-    recipe = ckpt.InputRecipe(clip_len=clip_len, stride=config.stride or base.stride, size=size, modality=modality,
+    recipe = ckpt.InputRecipe(clip_len=clip_len, stride=config.stride or base.stride, size=size, modality=INPUTS[config.input],
                               mean=base.mean, std=base.std, resize=scaled_resize(base, size))
     model = Classifier(net, num_classes, config.dropout, frozen=config.linear)
     if config.freeze_until:
         freeze_stages(net, config.freeze_until)
-    source = {"checkpoint": str(checkpoint) if checkpoint else None, "backbone": name}
-    return Built(model, recipe, name, kwargs, source)
+    return Built(model, recipe, loaded.name, loaded.kwargs, loaded.source)
 
 
 def labelled_videos(store: FrameStore, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -21,39 +21,10 @@ from vidkit.engine.device import resolve_device
 from vidkit.errors import UsageError, VidkitError
 from vidkit.io.outputs import claim_output
 from vidkit.io.store import FrameStore
+from vidkit.methods import method_class
+from vidkit.methods.options import parse_options
 
 log = logging.getLogger("vidkit")
-
-
-@dataclass(frozen=True)
-class MethodDefaults:
-    """A method's paper settings; every explicit option overrides them."""
-
-    backbone: str
-    size: int
-    clip_len: int
-    epochs: float
-    batch_size: int
-    lr: float
-    milestones: tuple[float, ...]  # of the step schedule, as fractions of the run
-    gamma: float
-    mean: tuple[float, ...] = ckpt.IMAGENET_MEAN
-    std: tuple[float, ...] = ckpt.IMAGENET_STD
-    resize: tuple[float, float] | None = None  # frames resized to (h, w) * size before the crop
-
-
-# TCE (tce.md 3): 224 px frames, batch 100, lr 0.03, x0.1 at epoch 25 of 50.
-# IIC (iic.md 2, 6): 16-frame clips cropped to 112 from 128x171, values in [0, 1] (no mean/std),
-# batch 16, lr 0.01, x0.2 at epochs 45, 90, 125 and 160 of 240.
-_IIC = MethodDefaults(backbone="r3d", size=112, clip_len=16, epochs=240, batch_size=16, lr=0.01,
-                      milestones=tuple(e / 240 for e in (45, 90, 125, 160)), gamma=0.2,
-                      mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), resize=(128 / 112, 171 / 112))
-METHOD_DEFAULTS = {
-    "tce": MethodDefaults(backbone="resnet18", size=224, clip_len=1, epochs=50, batch_size=100, lr=0.03,
-                          milestones=(0.5,), gamma=0.1),
-    "iic": _IIC,
-    "cmc": _IIC,
-}
 
 
 @dataclass
@@ -61,7 +32,7 @@ class PretrainConfig:
     """Everything `vidkit pretrain` takes. `steps` wins over `epochs` when both are given."""
 
     method: str = "tce"
-    backbone: str | None = None  # None (here and below): the method's default, METHOD_DEFAULTS
+    backbone: str | None = None  # None (here and below): the method's default (its `defaults`)
     epochs: float | None = None
     steps: int | None = None
     batch_size: int | None = None
@@ -80,19 +51,28 @@ class PretrainConfig:
     checkpoint_every: int = 0
     log_every: int = 10
     amp: bool = True
-    method_options: dict = field(default_factory=dict)
+    method_options: dict = field(default_factory=dict)  # NAME -> value (text or typed) of the method's Options
 
     def resolved(self) -> PretrainConfig:
-        """This config with every unset option filled in from the method's defaults."""
-        if self.method not in METHOD_DEFAULTS:
-            raise VidkitError(f"unknown method {self.method!r}; choose one of {', '.join(METHOD_DEFAULTS)}")
-        d = METHOD_DEFAULTS[self.method]
+        """This config with every unset option filled in from the method's defaults.
+
+        Raises:
+            UnknownNameError: no such method.
+            UsageError: an option the method does not have, or of the wrong type.
+        """
+        cls = method_class(self.method)
+        d = cls.defaults
+        parse_options(cls.Options, self.method_options, self.method)  # a wrong name or type fails here, early
         return replace(self, backbone=self.backbone or d.backbone, batch_size=self.batch_size or d.batch_size,
                        lr=d.lr if self.lr is None else self.lr, epochs=self.epochs or d.epochs,
                        size=self.size or d.size, clip_len=self.clip_len or d.clip_len)
 
+    def options(self):
+        """The method's options dataclass, with what was given set and the rest the paper's."""
+        return parse_options(method_class(self.method).Options, self.method_options, self.method)
+
     def recipe(self) -> ckpt.InputRecipe:
-        d = METHOD_DEFAULTS[self.method]
+        d = method_class(self.method).defaults
         resize = (round(d.resize[0] * self.size), round(d.resize[1] * self.size)) if d.resize else None
         # The exported backbone is the view-1 (RGB) network; IIC's shared one also takes `--modality res|u|v`.
         return ckpt.InputRecipe(clip_len=self.clip_len, size=self.size, mean=d.mean, std=d.std, resize=resize)
@@ -119,21 +99,6 @@ def select_videos(store: FrameStore, split: str | None) -> tuple[str, np.ndarray
     if len(videos) == 0:
         raise VidkitError(f"split {split!r} of {store.path.name} holds no video")
     return split, videos
-
-
-def _dataset(method_name: str, store: FrameStore, videos: np.ndarray, recipe: ckpt.InputRecipe, seed: int, options: dict):
-    from vidkit.data.datasets import ClipPairDataset, FramePairDataset
-
-    if method_name == "tce":
-        return FramePairDataset(store, videos, size=recipe.size, window=options.get("window", 1), seed=seed,
-                                mean=recipe.mean, std=recipe.std, rotation=options.get("rotation", True))
-    if method_name in ("iic", "cmc"):
-        view2 = options.get("view2", "res")
-        if view2 in ("u", "v") and not store.has_flow:
-            raise VidkitError(f"--view2 {view2} needs flow: {store.path} was extracted without --flow")
-        return ClipPairDataset(store, videos, clip_len=recipe.clip_len, stride=recipe.stride, size=recipe.size,
-                               resize=recipe.resize, view2=view2, seed=seed, mean=recipe.mean, std=recipe.std)
-    raise VidkitError(f"no dataset for method {method_name!r}")
 
 
 def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = False, force: bool = False,
@@ -169,20 +134,22 @@ def _pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool, 
     store = FrameStore(frames)
     split, videos = select_videos(store, config.split)
     recipe = config.recipe()
+    defaults, options = method_class(config.method).defaults, config.options()
     steps = config.steps or math.ceil(config.epochs * train.steps_per_epoch(len(videos), config.batch_size))
     if steps <= 0:
         raise VidkitError(f"{len(videos)} videos make no full batch of {config.batch_size}; lower --batch-size")
     train_config = train.TrainConfig(
         steps=steps, batch_size=config.batch_size, lr=config.lr, momentum=config.momentum,
         weight_decay=config.weight_decay, schedule=config.schedule, warmup_steps=config.warmup_steps,
-        milestones=METHOD_DEFAULTS[config.method].milestones, gamma=METHOD_DEFAULTS[config.method].gamma, grad_clip=config.grad_clip, checkpoint_every=config.checkpoint_every, log_every=config.log_every, workers=config.workers,
+        milestones=defaults.milestones, gamma=defaults.gamma, grad_clip=config.grad_clip,
+        checkpoint_every=config.checkpoint_every, log_every=config.log_every, workers=config.workers,
         seed=config.seed, amp=config.amp,
     )
     device = resolve_device(config.device)
     dist.init(device)
     torch.manual_seed(config.seed)  # identical initial weights on every DDP rank
     backbone = create_backbone(config.backbone)
-    method = create_method(config.method, backbone, num_videos=len(videos), **config.method_options)
+    method = create_method(config.method, backbone, num_videos=len(videos), options=options)
     optimizer = train.make_optimizer(method, train_config)
     position = train.Position()
     if resume:
@@ -199,7 +166,7 @@ def _pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool, 
                       "batch": position_.batch, "complete": final, "config": run_config},
         ), out)
 
-    dataset = _dataset(config.method, store, videos, recipe, config.seed, config.method_options)
+    dataset = method.build_dataset(store, videos, recipe, options, config.seed)
     try:
         result = train.fit(method, dataset, train_config, device=device, save=save, optimizer=optimizer,
                            position=position, tensorboard_dir=tensorboard_dir, progress=progress)

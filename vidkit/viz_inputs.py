@@ -71,38 +71,31 @@ def _source(path: Path):
 def from_checkpoint(checkpoint: Path, sources: list[Path], *, batch_size: int = 32, device: str = "auto") -> Points:
     """Embed every frame of each video (file or frame folder) with the checkpoint's recipe, in eval mode.
 
-    A TCE checkpoint maps its 128-d L2-normalised embedding (what TCE plots); others their pooled features.
+    The network is the one the checkpoint's method plots (`SSLMethod.embedder`: TCE's 128-d
+    normalised embedding); other checkpoints give their pooled features.
     """
     import torch
 
-    from vidkit import checkpoint as ckpt
+    from vidkit.checkpoint.backbone import load_backbone
     from vidkit.data import transforms
     from vidkit.engine.device import autocast, resolve_device
-    from vidkit.models.heads import ProjectionHead
+    from vidkit.methods import METHODS, method_class
 
-    saved = ckpt.load(checkpoint)
-    model = saved.build_backbone()
-    if model.dims != 2 and saved.input.clip_len > 1:
+    loaded = load_backbone(checkpoint)
+    saved, backbone = loaded.checkpoint, loaded.model
+    if backbone.dims != 2 and saved.input.clip_len > 1:
         log.info("%s is a clip model; each frame is embedded as a %d-frame clip of itself", checkpoint, saved.input.clip_len)
-    head = None
-    if "head.fc.weight" in saved.method_state:
-        weight = saved.method_state["head.fc.weight"]
-        head = ProjectionHead(weight.shape[1], weight.shape[0])
-        head.load_state_dict({"fc.weight": weight, "fc.bias": saved.method_state["head.fc.bias"]})
+    model = method_class(saved.method).embedder(backbone, saved.method_state) if saved.method in METHODS else backbone
     target = resolve_device(device)
     model.to(target).eval()
-    if head is not None:
-        head.to(target).eval()
     recipe = saved.input
 
     def embed_batch(frames: list) -> np.ndarray:
         x = transforms.normalize(transforms.resize_center_crop(torch.stack(frames), recipe.size), recipe.mean, recipe.std)
-        if model.dims != 2:  # a clip net sees each frame repeated as a clip
+        if backbone.dims != 2:  # a clip net sees each frame repeated as a clip
             x = x[:, :, None].expand(-1, -1, max(recipe.clip_len, 1), -1, -1)
         with torch.no_grad(), autocast(target):
-            out = model(x.to(target))
-            out = head(out.float()) if head is not None else out
-        return out.float().cpu().numpy()
+            return model(x.to(target)).float().cpu().numpy()
 
     rows, names, times = [], [], []
     fps, frames_fn = 25.0, None

@@ -10,7 +10,10 @@ import pytest
 from tests.conftest import REPO
 from vidkit.cli.app import app
 
+from vidkit.cli.app import GROUPS
+
 COMMANDS = sorted(command.name for command in app.registered_commands)
+COMMANDS += [f"{name} {command.name}" for name, group, _ in GROUPS for command in group.registered_commands]
 
 
 
@@ -20,7 +23,7 @@ def test_commands_are_registered():
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_help_has_an_example_and_docs(runner, name):
-    result = runner.invoke(app, [name, "--help"])
+    result = runner.invoke(app, [*name.split(), "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.stdout and f"vidkit {name}" in result.stdout
     assert f"## `vidkit {name}`" in (REPO / "docs" / "cli.md").read_text()
@@ -31,6 +34,8 @@ def test_cli_reference_is_generated_from_the_commands():
     from vidkit.cli import reference
 
     assert (REPO / "docs" / "cli.md").read_text() == reference.render(), "docs/cli.md is stale: run `make docs`"
+    methods = (REPO / "docs" / "methods.md").read_text()
+    assert reference.METHODS_BEGIN in methods and methods == reference.methods_page(methods), "docs/methods.md is stale: run `make docs`"
 
 
 def test_reference_reads_options_as_typer_does(runner):
@@ -39,8 +44,8 @@ def test_reference_reads_options_as_typer_does(runner):
 
     params = {p.name: p for p in reference.parameters(dict((n, f) for n, f, _ in reference.COMMANDS)["pretrain"])}
     assert params["-o, --output"].required and params["--method"].kind == "tce|iic|cmc"
-    assert params["--mining, --no-mining"].default == "--mining" and params["--resume"].default == ""
-    assert params["--bank-momentum"].kind == "float (>= 0, <= 1)" and params["FRAMES"].argument
+    assert params["--no-amp"].default == "" and params["--resume"].default == ""
+    assert params["--warmup-steps"].kind == "int (>= 0)" and params["FRAMES"].argument
     text = runner.invoke(app, ["pretrain", "--help"], env={"COLUMNS": "300"}).stdout
     for name in params:
         if not params[name].argument:

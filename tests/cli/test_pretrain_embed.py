@@ -74,7 +74,7 @@ def test_bad_inputs_are_one_line_errors(runner, frames, tmp_path):
     cases = [
         (["embed", str(tmp_path / "bogus.pt"), str(frames), "-o", str(tmp_path / "x.h5")], 1),
         (["pretrain", str(frames), "-o", str(tmp_path / "y.pt"), "--backbone", "r3d", "--steps", "1"], 2),  # 3D net, 2D method
-        (["pretrain", str(frames), "-o", str(tmp_path / "y.pt"), "--backbone", "nope", "--steps", "1"], 1),
+        (["pretrain", str(frames), "-o", str(tmp_path / "y.pt"), "--backbone", "nope", "--steps", "1"], 2),
         (["pretrain", str(frames), "-o", str(tmp_path / "y.pt"), "--split", "test09", "--steps", "1"], 1),
         (["pretrain", str(frames), "-o", str(tmp_path / "y.pt"), "--batch-size", "50", "--steps", "1", "--backbone", "tiny2d"], 1),
     ]

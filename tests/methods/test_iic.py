@@ -14,10 +14,11 @@ from torch import nn
 from vidkit import checkpoint as ckpt
 from vidkit.cli.app import app
 from vidkit.data.datasets import ClipPairDataset
-from vidkit.errors import VidkitError
+from vidkit.errors import UsageError
 from vidkit.io.features import read_features
 from vidkit.io.store import FrameStore
-from vidkit.methods.iic import CMC, IIC, contrast_scores
+from vidkit.methods.iic import CMC, IIC, CMCOptions, IICOptions, contrast_scores
+from vidkit.methods.options import parse_options
 from vidkit.methods.intra_negatives import repeat_frame, shuffle_frames, swap_chunks
 
 
@@ -43,7 +44,7 @@ def test_identical_scores_give_log_of_the_logit_count(cls, columns):
     """Every bank row equal to the features' direction: all logits tie, so each view's loss is
     ln(columns) (IIC: 1 + K inter + 1 + K intra; CMC: 1 + K), and the total is twice that."""
     u = torch.tensor([0.6, 0.8, 0.0, 0.0])
-    method = cls(Constant(u * 3), num_videos=10, negatives=16)
+    method = cls(Constant(u * 3), num_videos=10, options=cls.Options(negatives=16))
     for bank in (method.bank1, method.bank2, method.bank_intra):
         if bank is not None:
             bank.rows.copy_(u.expand_as(bank.rows))
@@ -62,7 +63,7 @@ def test_positive_far_above_negatives_gives_a_near_zero_loss():
 
 
 def test_banks_blend_with_momentum_and_renormalise():
-    method = IIC(Constant([1.0, 2.0, 2.0, 0.0]), num_videos=5, negatives=4)
+    method = IIC(Constant([1.0, 2.0, 2.0, 0.0]), num_videos=5, options=IICOptions(negatives=4))
     before = {name: getattr(method, name).rows.clone() for name in ("bank1", "bank2", "bank_intra")}
     method(_batch(b=2))
     method.on_step_end(0.1)
@@ -78,7 +79,7 @@ def test_l2_normalize_scores_unit_embeddings():
     """`--l2-normalize`: a feature of norm 3 scores as its unit vector (tied logits give the same
     chance loss whatever the norm), and the bank receives the unit vector."""
     u = torch.tensor([0.6, 0.8, 0.0, 0.0])
-    raw, unit = (IIC(Constant(u * 3), num_videos=10, negatives=16, normalize=n) for n in (False, True))
+    raw, unit = (IIC(Constant(u * 3), num_videos=10, options=IICOptions(negatives=16, normalize=n)) for n in (False, True))
     for method in (raw, unit):
         for bank in (method.bank1, method.bank2, method.bank_intra):
             bank.rows.copy_(u.expand_as(bank.rows))
@@ -93,7 +94,7 @@ def test_l2_normalize_scores_unit_embeddings():
 
 def test_negatives_never_include_the_anchor():
     torch.manual_seed(0)
-    method = IIC(Constant([1.0, 0, 0, 0]), num_videos=3, negatives=500)
+    method = IIC(Constant([1.0, 0, 0, 0]), num_videos=3, options=IICOptions(negatives=500))
     captured = {}
     original = contrast_scores.__globals__["sample_other"]
 
@@ -162,10 +163,16 @@ def test_flow_view_is_one_component_on_three_channels(synth_frames):
 
 
 def test_bad_options_are_clear_errors():
-    with pytest.raises(VidkitError, match="view 2"):
-        IIC(Constant([1.0, 0, 0, 0]), num_videos=4, view2="depth")
-    with pytest.raises(VidkitError, match="intra-negative"):
-        IIC(Constant([1.0, 0, 0, 0]), num_videos=4, intra_negatives="blur")
+    with pytest.raises(UsageError, match="view2='depth' of --method iic: choose one of res, u, v, rgb"):
+        parse_options(IICOptions, {"view2": "depth"}, "iic")
+    with pytest.raises(UsageError, match="choose one of repeat, shuffle, shuffle-full, None"):
+        parse_options(IICOptions, {"intra_negatives": "blur"}, "iic")
+    with pytest.raises(UsageError, match="has no option 'window'"):
+        parse_options(IICOptions, {"window": "2"}, "iic")
+    with pytest.raises(UsageError, match="expected an integer"):
+        parse_options(IICOptions, {"negatives": "many"}, "iic")
+    assert parse_options(CMCOptions, {"intra_negatives": "none"}, "cmc").intra_negatives is None
+    assert parse_options(IICOptions, {"normalize": "true", "negatives": "8"}, "iic") == IICOptions(normalize=True, negatives=8)
 
 
 def _pretrain(runner, frames, out, *extra):

@@ -10,18 +10,19 @@ import torch
 from vidkit import checkpoint as ckpt
 from vidkit import extraction, pretraining
 from vidkit.data import transforms
-from vidkit.errors import VidkitError
+from vidkit.errors import UsageError
 from vidkit.io.annotations import load_split_lists
 from vidkit.io.store import FrameStore
 from vidkit.io.synth import SynthConfig, make_dataset
 from vidkit.methods.losses import info_nce
-from vidkit.methods.tce import TCE
+from vidkit.methods import create_method
+from vidkit.methods.tce import TCE, TCEOptions
 from vidkit.models import create_backbone
 
 
 def _tce(**options) -> TCE:
     torch.manual_seed(0)
-    return TCE(create_backbone("tiny2d"), num_videos=6, **options)
+    return TCE(create_backbone("tiny2d"), num_videos=6, options=TCEOptions(**options))
 
 
 def _batch(size=4) -> dict[str, torch.Tensor]:
@@ -99,8 +100,8 @@ def test_identical_views_give_the_analytic_info_nce():
 
 
 def test_tce_needs_a_2d_backbone():
-    with pytest.raises(VidkitError, match="2D backbone"):
-        TCE(create_backbone("tiny"), num_videos=4)
+    with pytest.raises(UsageError, match="2D"):
+        create_method("tce", create_backbone("tiny"), num_videos=4)
 
 
 def coherence(backbone, store: FrameStore, videos, size: int) -> float:

@@ -21,6 +21,7 @@ from vidkit.cli.commands.finetune import finetune
 from vidkit.cli.commands.info import info
 from vidkit.cli.commands.pretrain import pretrain
 from vidkit.cli.commands.retrieve import retrieve
+from vidkit.cli.commands.scrape import scrape
 from vidkit.cli.commands.synth import synth
 from vidkit.cli.commands.tsne import tsne
 from vidkit.errors import UsageError, VidkitError
@@ -84,6 +85,13 @@ COMMANDS = (
 )
 for _name, _function, _panel in COMMANDS:
     app.command(name=_name, rich_help_panel=_panel)(_guarded(_function))
+
+# (name, sub-app, help panel): groups of subcommands (scrape search, download, ...), each guarded alike.
+GROUPS = (("scrape", scrape, "Data"),)
+for _name, _group, _panel in GROUPS:
+    for _command in _group.registered_commands:
+        _command.callback = _guarded(_command.callback)
+    app.add_typer(_group, name=_name, rich_help_panel=_panel)
 
 
 def main() -> None:

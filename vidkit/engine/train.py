@@ -22,12 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 from vidkit.engine import dist
 from vidkit.engine.device import autocast
 from vidkit.engine.schedule import lr_factor
-from vidkit.errors import VidkitError
+from vidkit.errors import NonFiniteError, TrainingDivergedError, VidkitError
 from vidkit.methods.base import SSLMethod
-
-
-class TrainingDivergedError(VidkitError):
-    """The loss became NaN or infinite."""
 
 
 @dataclass(frozen=True)
@@ -168,8 +164,6 @@ def _kept(saved_at: int | None) -> str:
 def _save_finite(save: SaveFn, method, optimizer, position: Position, final: bool, saved_at: int | None) -> int:
     """Save, or stop the run when the model itself went non-finite (a loss can stay finite for a
     step after the weights or BatchNorm buffers overflow); returns the step now on disk."""
-    from vidkit.checkpoint import NonFiniteError
-
     try:
         save(method, optimizer, position, final)
     except NonFiniteError as exc:

@@ -1,10 +1,15 @@
 """The one interface every pretraining objective implements; the engine knows nothing else about methods.
 
-A method is an `nn.Module` that owns its backbone, heads, loss and state (memory banks, queues):
+A method is an `nn.Module` that owns its backbone, heads, loss and state (memory banks, queues),
+and everything else about itself:
+- `defaults` (`options.MethodDefaults`): its paper's backbone, input size, clip length, epochs,
+  batch, learning rate, schedule and normalisation;
+- `Options`: a dataclass of its hyper-parameters with the paper's values (`-O NAME=VALUE` sets them);
+- `build_dataset(store, videos, recipe, options, seed)`: its training samples from a frame store;
 - `forward(batch) -> MethodOutput(loss, metrics)`: `batch` is the dict its dataset yields, on the device;
 - `on_step_end(progress)`: after the optimizer step (memory-bank writes, momentum encoders);
-- `hparams()`: JSON-able hyper-parameters written into the checkpoint;
-- `sample`: which kind of sample it trains on (the pretraining core builds the dataset from it);
+- `hparams()`: its options plus what was derived from the data, written into the checkpoint;
+- `embedder(backbone, method_state)`: the network whose output the paper plots (default: the backbone);
 - the attribute `backbone`: what `pretrain` exports and later commands load.
 State that must survive a resume lives in buffers, so `state_dict()` carries it.
 """
@@ -12,10 +17,13 @@ State that must survive a resume lives in buffers, so `state_dict()` carries it.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
+
+from vidkit.methods.options import MethodDefaults
 
 
 class MethodOutput(NamedTuple):
@@ -25,20 +33,34 @@ class MethodOutput(NamedTuple):
 
 class SSLMethod(nn.Module, metaclass=abc.ABCMeta):
     name: ClassVar[str]
-    sample: ClassVar[str]
     backbone_dims: ClassVar[int]  # 2: an image net (frames), 3: a video net (clips)
+    defaults: ClassVar[MethodDefaults]
+    Options: ClassVar[type]  # a dataclass; `Options()` holds the paper's values
 
-    def __init__(self, backbone: nn.Module):
+    def __init__(self, backbone: nn.Module, options):
         super().__init__()
         self.backbone = backbone
+        self.options = options
+        self.derived: dict = {}  # what the method worked out from the data (num_videos, dim, ...)
+
+    @classmethod
+    @abc.abstractmethod
+    def build_dataset(cls, store, videos, recipe, options, seed: int) -> torch.utils.data.Dataset:
+        """The training samples of `videos` (frame-store indices), in the layout `forward` reads."""
 
     def on_step_end(self, progress: float) -> None:
         """Called after each optimizer step with `progress = step / total` in (0, 1]."""
 
-    @abc.abstractmethod
     def hparams(self) -> dict:
-        """JSON-able hyper-parameters, written into the checkpoint."""
+        """JSON-able hyper-parameters, written into the checkpoint: the options, then what was derived."""
+        values = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.options).items()}
+        return {**values, **self.derived}
 
     def method_state(self) -> dict[str, torch.Tensor]:
         """Everything but the backbone: heads and buffers (what a resume needs besides the backbone)."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("backbone.")}
+
+    @classmethod
+    def embedder(cls, backbone: nn.Module, method_state: dict[str, torch.Tensor]) -> nn.Module:
+        """The network whose output this method's paper plots or retrieves with (default: the backbone)."""
+        return backbone

@@ -15,14 +15,16 @@ Deviations from the released code, each a fix (iic.md 12):
 - the intra-negative forward pass runs under `no_grad` (it never received a gradient; BN still
   sees it in train mode, as in the code);
 - `--separate-models` trains one backbone per view, which the paper's CMC baseline does;
-- `--l2-normalize` scores unit-length embeddings (CMC's choice), off by default: IIC's raw features
-  can collapse to zero on small data (see `IIC._embed`).
+- `normalize` (`-O normalize=true`) scores unit-length embeddings (CMC's choice), off by default: IIC's raw features
+  can collapse to zero on small data (see `IIC._embed`);
+- scores and losses are fp32 under bf16 autocast (`losses.full_precision`).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -32,8 +34,10 @@ from vidkit.engine import dist
 from vidkit.errors import VidkitError
 from vidkit.methods.base import MethodOutput, SSLMethod
 from vidkit.methods.intra_negatives import INTRA_NEGATIVES
-from vidkit.methods.losses import nce_loss, upgrade_nan_log_z
+from vidkit.methods.losses import full_precision, nce_loss, upgrade_nan_log_z
 from vidkit.methods.memory_bank import MemoryBank, sample_other
+from vidkit.methods.options import MethodDefaults, option
+from vidkit.checkpoint.recipe import UNIT_MEAN, UNIT_STD
 
 VIEWS = ("res", "u", "v", "rgb")
 
@@ -61,79 +65,93 @@ def fresh_copy(model: nn.Module) -> nn.Module:
     return twin
 
 
-class IIC(SSLMethod):
-    """IIC on a 3D backbone (or any backbone that embeds a `(B, 3, T, H, W)` clip).
+@dataclass
+class IICOptions:
+    """IIC's hyper-parameters, with the code's values (iic.md 5)."""
 
-    Args:
-        backbone: the view-1 (and, unless `separate_models`, view-2) network.
-        num_videos: memory-bank rows.
-        view2: `res`, `u`, `v` or `rgb` (with `rgb` the views coincide: instance discrimination).
-        intra_negatives: `repeat`, `shuffle`, `shuffle-full`, or None (plain CMC).
-        negatives: K (1024), drawn with replacement, never the anchor's own video.
-        temperature: T (0.07).
-        bank_momentum: 0.5, as the IIC code.
-        loss: `infonce` (softmax cross-entropy) or `nce`.
-        separate_models: a second backbone, a copy of the first's architecture, for view 2.
-        normalize: L2-normalise the embeddings before scoring (CMC; IIC does not).
+    view2: str = option("res", "Second view: residual clip, flow u or v (needs extract-frames --flow), or rgb.", VIEWS)
+    intra_negatives: str | None = option("repeat", "Intra-negative: repeat one frame, swap two of four chunks, "
+                                         "shuffle all frames, or none (CMC).", (*INTRA_NEGATIVES, None))
+    negatives: int = option(1024, "Inter negatives K per anchor, drawn with replacement (never the anchor's video).")
+    temperature: float = option(0.07, "Temperature T of the scores.")
+    bank_momentum: float = option(0.5, "Memory-bank momentum.")
+    loss: str = option("infonce", "Softmax cross-entropy (the code's default) or binary NCE.", ("infonce", "nce"))
+    separate_models: bool = option(False, "One backbone per view (the checkpoint exports view 1's).")
+    normalize: bool = option(False, "Score unit-length embeddings, as CMC (IIC scores raw ones; docs/methods.md).")
+
+
+@dataclass
+class CMCOptions(IICOptions):
+    """CMC: IIC's views and banks without intra-negatives."""
+
+    intra_negatives: str | None = option(None, "Intra-negatives (none: plain CMC; a kind makes it IIC).",
+                                         (*INTRA_NEGATIVES, None))
+
+
+class IIC(SSLMethod):
+    """IIC on a 3D backbone, or any backbone that embeds a `(B, 3, T, H, W)` clip (options: `IICOptions`).
+
+    View 1 (and, unless `separate_models`, view 2) runs through `backbone`; with `view2="rgb"` the
+    views coincide (instance discrimination).
     """
 
     name = "iic"
-    sample = "clip_pair"
     backbone_dims = 3
-    default_intra = "repeat"
+    # IIC (iic.md 2, 6): 16-frame clips cropped to 112 from 128x171, values in [0, 1] (no mean/std),
+    # batch 16, lr 0.01, x0.2 at epochs 45, 90, 125 and 160 of 240.
+    defaults = MethodDefaults(backbone="r3d", size=112, clip_len=16, epochs=240, batch_size=16, lr=0.01,
+                              milestones=tuple(e / 240 for e in (45, 90, 125, 160)), gamma=0.2,
+                              mean=UNIT_MEAN, std=UNIT_STD, resize=(128 / 112, 171 / 112))
+    Options = IICOptions
 
-    def __init__(self, backbone: nn.Module, *, num_videos: int, view2: str = "res", intra_negatives: str | None = "default",
-                 negatives: int = 1024, temperature: float = 0.07, bank_momentum: float = 0.5, loss: str = "infonce",
-                 separate_models: bool = False, normalize: bool = False):
-        super().__init__(backbone)
-        if intra_negatives == "default":
-            intra_negatives = self.default_intra
-        if view2 not in VIEWS:
-            raise VidkitError(f"unknown view 2 {view2!r}; choose one of {', '.join(VIEWS)}")
-        if intra_negatives is not None and intra_negatives not in INTRA_NEGATIVES:
-            raise VidkitError(f"unknown intra-negative {intra_negatives!r}; choose one of {', '.join(INTRA_NEGATIVES)}")
-        if loss not in ("infonce", "nce"):
-            raise VidkitError(f"unknown {self.name} loss {loss!r}; choose infonce or nce")
+    def __init__(self, backbone: nn.Module, *, num_videos: int, options: IICOptions | None = None):
+        options = options if options is not None else self.Options()
         if num_videos < 2:
             raise VidkitError(f"{self.name} needs at least 2 training videos (negatives come from other videos)")
-        if separate_models and view2 == "rgb":
-            raise VidkitError("--separate-models needs a second view other than rgb")
+        if options.separate_models and options.view2 == "rgb":
+            raise VidkitError("separate_models needs a second view other than rgb")
+        super().__init__(backbone, options)
         dim = backbone.num_features
-        self.config = dict(view2=view2, intra_negatives=intra_negatives, negatives=negatives, temperature=temperature,
-                           bank_momentum=bank_momentum, loss=loss, separate_models=separate_models, dim=dim,
-                           num_videos=num_videos, normalize=normalize)
-        if separate_models:
+        self.derived = {"dim": dim, "num_videos": num_videos}
+        if options.separate_models:
             self.backbone2 = fresh_copy(backbone)
-        self.bank1 = MemoryBank(num_videos, dim, bank_momentum)
-        self.bank2 = MemoryBank(num_videos, dim, bank_momentum)
-        self.bank_intra = MemoryBank(num_videos, dim, bank_momentum) if intra_negatives else None
+        self.bank1 = MemoryBank(num_videos, dim, options.bank_momentum)
+        self.bank2 = MemoryBank(num_videos, dim, options.bank_momentum)
+        self.bank_intra = MemoryBank(num_videos, dim, options.bank_momentum) if options.intra_negatives else None
         self.register_buffer("log_z", torch.zeros(2))  # NCE normaliser per view, from the first batch
         self.register_buffer("log_z_set", torch.zeros(2, dtype=torch.bool))
         self._pending: list[tuple[MemoryBank, torch.Tensor, torch.Tensor]] = []
 
-    def hparams(self) -> dict:
-        return dict(self.config)
+    @classmethod
+    def build_dataset(cls, store, videos, recipe, options: IICOptions, seed: int):
+        from vidkit.data.datasets import ClipPairDataset
+
+        if options.view2 in ("u", "v") and not store.has_flow:
+            raise VidkitError(f"view2={options.view2} needs flow: {store.path} was extracted without --flow")
+        return ClipPairDataset(store, videos, clip_len=recipe.clip_len, stride=recipe.stride, size=recipe.size,
+                               resize=recipe.resize, view2=options.view2, seed=seed, mean=recipe.mean, std=recipe.std)
 
     def _view2_model(self) -> nn.Module:
-        return self.backbone2 if self.config["separate_models"] else self.backbone
+        return self.backbone2 if self.options.separate_models else self.backbone
 
     def forward(self, batch: dict[str, torch.Tensor]) -> MethodOutput:
         view1, own = batch["view1"], batch["index"]
         f1 = self._embed(self.backbone, view1)
-        f2 = f1 if self.config["view2"] == "rgb" else self._embed(self._view2_model(), batch["view2"])
+        f2 = f1 if self.options.view2 == "rgb" else self._embed(self._view2_model(), batch["view2"])
         intra = None
         if self.bank_intra is not None:
             with torch.no_grad():  # no gradient reaches it in IIC either; BN still sees it in train mode
-                f_intra = self._embed(self.backbone, INTRA_NEGATIVES[self.config["intra_negatives"]](view1))
+                f_intra = self._embed(self.backbone, INTRA_NEGATIVES[self.options.intra_negatives](view1))
             intra = self.bank_intra.rows
-        negatives = sample_other(len(self.bank1), own, self.config["negatives"])
-        scores1 = contrast_scores(f1, self.bank2.rows, own, negatives, intra)  # view 1 against view 2's bank
-        scores2 = contrast_scores(f2, self.bank1.rows, own, negatives, intra)
-        loss1, loss2 = self._loss(scores1, 0), self._loss(scores2, 1)
+        negatives = sample_other(len(self.bank1), own, self.options.negatives)
+        with full_precision(f1):  # bf16 scores of raw features / 0.07 would be off by whole units
+            scores1 = contrast_scores(f1, self.bank2.rows, own, negatives, intra)  # view 1 against view 2's bank
+            scores2 = contrast_scores(f2, self.bank1.rows, own, negatives, intra)
+            loss1, loss2 = self._loss(scores1, 0), self._loss(scores2, 1)
         self._pending = [(self.bank1, own, f1.detach()), (self.bank2, own, f2.detach())]
         if self.bank_intra is not None:
             self._pending.append((self.bank_intra, own, f_intra))
-        k = self.config["negatives"]
+        k = self.options.negatives
         metrics = {"view1_loss": loss1.detach(), "view2_loss": loss2.detach(), "pos_score": scores1[:, 0].detach().mean(),
                    "inter_score": scores1[:, 1 : 1 + k].detach().mean()}
         if intra is not None:
@@ -146,11 +164,11 @@ class IIC(SSLMethod):
         # score, and on small data training stalls there (loss at 2 ln(2K + 2), most features 0).
         # `normalize` scores unit vectors instead, as CMC did: a deviation, off by default.
         features = model(clips).float()
-        return F.normalize(features, dim=1) if self.config["normalize"] else features
+        return F.normalize(features, dim=1) if self.options.normalize else features
 
     def _loss(self, scores: torch.Tensor, view: int) -> torch.Tensor:
-        temperature = self.config["temperature"]
-        if self.config["loss"] == "infonce":
+        temperature = self.options.temperature
+        if self.options.loss == "infonce":
             target = torch.zeros(len(scores), dtype=torch.long, device=scores.device)
             return F.cross_entropy(scores / temperature, target)
         if not self.log_z_set[view]:
@@ -174,4 +192,4 @@ class CMC(IIC):
     """Contrastive multiview coding over IIC's two views, without intra-negatives."""
 
     name = "cmc"
-    default_intra = None
+    Options = CMCOptions

@@ -8,6 +8,13 @@ import torch
 from torch.nn import functional as F
 
 
+def full_precision(like: torch.Tensor):
+    """A region where autocast is off, so scores, bank products and losses are fp32 even inside the
+    engine's bf16 autocast: bf16 keeps 8 bits of mantissa, which puts errors of several units into
+    logits of unnormalised features divided by T = 0.07."""
+    return torch.autocast(device_type=like.device.type, enabled=False)
+
+
 def nce_loss(pos: torch.Tensor, neg: torch.Tensor, log_z: float, num_data: int, temperature: float) -> torch.Tensor:
     """Binary NCE of instance discrimination (Wu et al. 2018), as TCE and CMC implement it (tce.md 2.5).
 

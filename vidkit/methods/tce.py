@@ -10,12 +10,15 @@ The released code's defects are fixed (tce.md 2.6-2.8, 7):
 - hard-negative mining computes `v @ M.T` (not a reshape), excludes the anchor's own row, and its
   threshold rises from -1 towards 1 as intended (`1 - exp(-rate * progress)`, not `exp(+...)`);
   switchable, on by default;
-- the rotation loss is on by default (switchable).
+- the rotation loss is on by default (switchable);
+- the negatives that fill the places mining leaves open never repeat a hard negative or the anchor.
+Scores and losses are computed in fp32 under bf16 autocast (`losses.full_precision`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -24,110 +27,139 @@ from torch.nn import functional as F
 from vidkit.engine import dist
 from vidkit.errors import VidkitError
 from vidkit.methods.base import MethodOutput, SSLMethod
-from vidkit.methods.losses import info_nce, nce_loss, upgrade_nan_log_z
+from vidkit.methods.losses import full_precision, info_nce, nce_loss, upgrade_nan_log_z
 from vidkit.methods.memory_bank import MemoryBank, sample_other
+from vidkit.methods.options import MethodDefaults, option
 from vidkit.models.heads import ProjectionHead, RotationHead
 
 
-class TCE(SSLMethod):
-    """TCE on a 2D backbone.
+@dataclass
+class TCEOptions:
+    """TCE's hyper-parameters, with the paper's values (tce.md 2)."""
 
-    Args:
-        backbone: any 2D backbone of the registry.
-        num_videos: memory-bank rows (one per training video).
-        dim: embedding width (128).
-        negatives: K negatives per anchor (8192; at most `num_videos - 1`).
-        temperature: T (0.07).
-        bank_momentum: memory-bank momentum (0.5).
-        loss: `nce` (binary NCE with Z fixed on the first batch, as TCE) or `infonce`.
-        mining: hard-negative mining with the rising similarity threshold.
-        mining_fraction: at most this fraction of the K negatives are hard ones (1.0).
-        threshold: (low, high, rate) of the mining threshold curve (-1, 1, 5).
-        rotation: add the rotation-prediction loss, with weight `rotation_weight` (1.0).
-        window: the positive is at most this many frames from the anchor (1 = the next frame).
-    """
+    dim: int = option(128, "Embedding width of the L2-normalised head.")
+    negatives: int = option(8192, "Negatives per anchor (at most the training videos - 1).")
+    temperature: float = option(0.07, "Temperature T of the scores.")
+    bank_momentum: float = option(0.5, "Memory-bank momentum.")
+    loss: str = option("nce", "Binary NCE with Z fixed on the first batch (TCE), or InfoNCE.", ("nce", "infonce"))
+    mining: bool = option(True, "Hard-negative mining with the rising similarity threshold.")
+    mining_fraction: float = option(1.0, "At most this fraction of the negatives are hard ones.")
+    threshold: tuple[float, ...] = option((-1.0, 1.0, 5.0), "low,high,rate of the mining threshold curve.")
+    rotation: bool = option(True, "Add the rotation-prediction loss.")
+    rotation_weight: float = option(1.0, "Weight of the rotation loss.")
+    window: int = option(1, "The positive is at most this many frames from the anchor.")
+
+
+class TCE(SSLMethod):
+    """TCE on a 2D backbone (options: `TCEOptions`)."""
 
     name = "tce"
-    sample = "frame_pair"
     backbone_dims = 2
+    # TCE (tce.md 3): 224 px frames, batch 100, lr 0.03, x0.1 at epoch 25 of 50.
+    defaults = MethodDefaults(backbone="resnet18", size=224, clip_len=1, epochs=50, batch_size=100, lr=0.03,
+                              milestones=(0.5,), gamma=0.1)
+    Options = TCEOptions
 
-    def __init__(self, backbone: nn.Module, *, num_videos: int, dim: int = 128, negatives: int = 8192,
-                 temperature: float = 0.07, bank_momentum: float = 0.5, loss: str = "nce", mining: bool = True,
-                 mining_fraction: float = 1.0, threshold: tuple[float, float, float] = (-1.0, 1.0, 5.0),
-                 rotation: bool = True, rotation_weight: float = 1.0, window: int = 1):
-        super().__init__(backbone)
-        if getattr(backbone, "dims", 2) != 2:
-            raise VidkitError("TCE embeds single frames: pick a 2D backbone (resnet18, resnet50, tiny2d, ...)")
+    def __init__(self, backbone: nn.Module, *, num_videos: int, options: TCEOptions = TCEOptions()):
         if num_videos < 2:
             raise VidkitError("TCE needs at least 2 training videos (negatives come from other videos)")
-        if loss not in ("nce", "infonce"):
-            raise VidkitError(f"unknown TCE loss {loss!r}; choose nce or infonce")
-        self.config = dict(dim=dim, negatives=min(negatives, num_videos - 1), temperature=temperature,
-                           bank_momentum=bank_momentum, loss=loss, mining=mining, mining_fraction=mining_fraction,
-                           threshold=list(threshold), rotation=rotation, rotation_weight=rotation_weight,
-                           window=window, num_videos=num_videos)
-        self.head = ProjectionHead(backbone.num_features, dim)
-        self.rotation_head = RotationHead(backbone.num_features) if rotation else None
-        self.bank = MemoryBank(num_videos, dim, bank_momentum)
+        super().__init__(backbone, replace(options, negatives=min(options.negatives, num_videos - 1),
+                                           threshold=tuple(options.threshold)))
+        self.derived = {"num_videos": num_videos}
+        self.head = ProjectionHead(backbone.num_features, options.dim)
+        self.rotation_head = RotationHead(backbone.num_features) if options.rotation else None
+        self.bank = MemoryBank(num_videos, options.dim, options.bank_momentum)
         self.register_buffer("log_z", torch.tensor(0.0))  # NCE normaliser, estimated on the first batch
         self.register_buffer("log_z_set", torch.tensor(False))
         self.register_buffer("progress", torch.tensor(0.0))  # drives the mining threshold
         self._pending: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def hparams(self) -> dict:
-        return dict(self.config)
+    @classmethod
+    def build_dataset(cls, store, videos, recipe, options: TCEOptions, seed: int):
+        from vidkit.data.datasets import FramePairDataset
+
+        return FramePairDataset(store, videos, size=recipe.size, window=options.window, seed=seed,
+                                mean=recipe.mean, std=recipe.std, rotation=options.rotation)
+
+    @classmethod
+    def embedder(cls, backbone: nn.Module, method_state: dict[str, torch.Tensor]) -> nn.Module:
+        """The backbone under the 128-d normalised head: what TCE plots (tce.md 4); the bare backbone
+        for a checkpoint saved without its head."""
+        if "head.fc.weight" not in method_state:
+            return backbone
+        weight = method_state["head.fc.weight"]
+        head = ProjectionHead(weight.shape[1], weight.shape[0])
+        head.load_state_dict({"fc.weight": weight, "fc.bias": method_state["head.fc.bias"]})
+        return nn.Sequential(backbone, head)
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """`(B, 3, H, W)` -> `(B, dim)` unit-norm embeddings (what t-SNE plots)."""
         return self.head(self.backbone(frames))
 
     def mining_threshold(self) -> float:
-        low, high, rate = self.config["threshold"]
+        low, high, rate = self.options.threshold
         return low + (high - low) * (1.0 - math.exp(-rate * float(self.progress)))
 
     @torch.no_grad()
     def negative_indices(self, anchors: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
-        """`(B, K)` memory-bank rows to contrast each anchor with (never its own video)."""
-        k, size = self.config["negatives"], len(self.bank)
-        random = sample_other(size, own, k)
-        if not self.config["mining"]:
-            return random
-        similarity = anchors.float() @ self.bank.rows.T  # (B, N)
+        """`(B, K)` memory-bank rows to contrast each anchor with (never its own video).
+
+        With mining, the hardest rows below the threshold come first; the places left open (rows
+        at or above it, or past `mining_fraction`) are filled by random rows that repeat neither a
+        hard one nor the anchor.
+        """
+        k, size = self.options.negatives, len(self.bank)
+        if not self.options.mining:
+            return sample_other(size, own, k)
+        with full_precision(anchors):
+            similarity = anchors.float() @ self.bank.rows.float().T  # (B, N)
         # Too similar (>= threshold) may be the same content: excluded; so is the anchor's own row.
+        rows = torch.arange(len(own), device=own.device)
         similarity = similarity.masked_fill(similarity >= self.mining_threshold(), -math.inf)
-        similarity[torch.arange(len(own)), own] = -math.inf
-        hard = min(int(self.config["mining_fraction"] * k), size - 1)
-        values, indices = similarity.topk(hard, dim=1)
-        chosen = random.clone()
-        chosen[:, :hard] = torch.where(torch.isfinite(values), indices, random[:, :hard])
-        return chosen
+        similarity[rows, own] = -math.inf
+        hard = min(int(self.options.mining_fraction * k), size - 1)
+        values, indices = similarity.topk(hard, dim=1)  # (B, hard)
+        chosen = torch.full((len(own), k), -1, dtype=torch.long, device=own.device)
+        chosen[:, :hard] = torch.where(torch.isfinite(values), indices, -1)
+        open_ = chosen < 0  # (B, K) places to fill
+        # Random distinct rows, never the anchor's nor a hard pick: the top-k of uniform noise with those masked.
+        taken = torch.zeros(len(own), size, dtype=torch.bool, device=own.device)  # (B, N)
+        taken[rows, own] = True
+        valid = ~open_
+        taken[rows[:, None].expand_as(chosen)[valid], chosen[valid]] = True
+        noise = torch.rand(len(own), size, device=own.device).masked_fill(taken, -1.0)
+        fill = noise.topk(k, dim=1).indices  # (B, K) distinct rows, the untaken ones first
+        place = (open_.long().cumsum(dim=1) - 1).clamp(min=0)  # the n-th open place takes the n-th fill
+        return torch.where(open_, fill.gather(1, place), chosen)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> MethodOutput:
-        anchors, positives = self.embed(batch["anchor"]).float(), self.embed(batch["positive"]).float()  # (B, D)
+        anchors, positives = self.embed(batch["anchor"]), self.embed(batch["positive"])  # (B, D)
         own = batch["index"]
-        negatives = self.bank.gather(self.negative_indices(anchors.detach(), own))  # (B, K, D)
-        pos = (anchors * positives).sum(dim=1)  # (B,)
-        neg = torch.einsum("bkd,bd->bk", negatives, anchors)  # (B, K)
-        temperature = self.config["temperature"]
-        if self.config["loss"] == "infonce":
-            contrast = info_nce(pos, neg, temperature)
-        else:
-            if not self.log_z_set:
-                self._estimate_log_z(pos.detach(), neg.detach())
-            contrast = nce_loss(pos, neg, float(self.log_z), len(self.bank), temperature)
+        negatives = self.bank.gather(self.negative_indices(anchors.detach().float(), own))  # (B, K, D)
+        temperature = self.options.temperature
+        with full_precision(anchors):
+            anchors, positives = anchors.float(), positives.float()
+            pos = (anchors * positives).sum(dim=1)  # (B,)
+            neg = torch.einsum("bkd,bd->bk", negatives.float(), anchors)  # (B, K)
+            if self.options.loss == "infonce":
+                contrast = info_nce(pos, neg, temperature)
+            else:
+                if not self.log_z_set:
+                    self._estimate_log_z(pos.detach(), neg.detach())
+                contrast = nce_loss(pos, neg, float(self.log_z), len(self.bank), temperature)
         metrics = {"contrast": contrast.detach(), "pos_sim": pos.detach().mean(), "neg_sim": neg.detach().mean()}
         loss = contrast
         if self.rotation_head is not None:
             logits = self.rotation_head(self.backbone(batch["rotated"])).float()
             rotation = F.cross_entropy(logits, batch["rotation"])
-            loss = loss + self.config["rotation_weight"] * rotation
+            loss = loss + self.options.rotation_weight * rotation
             metrics.update(rotation=rotation.detach(), rotation_acc=(logits.argmax(1) == batch["rotation"]).float().mean())
         self._pending = (own, anchors.detach())
         return MethodOutput(loss, metrics)
 
     def _estimate_log_z(self, pos: torch.Tensor, neg: torch.Tensor) -> None:
         """Z = mean(exp(s / T)) * N over the first batch's scores (averaged over DDP ranks), then frozen."""
-        scores = torch.cat([pos[:, None], neg], dim=1) / self.config["temperature"]
+        scores = torch.cat([pos[:, None], neg], dim=1) / self.options.temperature
         log_mean = torch.logsumexp(scores.flatten(), 0) - math.log(scores.numel())
         log_mean = dist.all_gather_cat(log_mean[None]).mean()
         self.log_z.fill_(float(log_mean) + math.log(len(self.bank)))

@@ -133,22 +133,29 @@ def _video(conv_maker, layers, stem, block=tv_video.BasicBlock):
     return lambda in_channels=3: VideoResNet3D(block, makers, layers, stem, in_channels)
 
 
-# name -> constructor(in_channels=3). Plain dict (lightly's benchmarks): a handful of entries needs no decorator registry.
-BACKBONES = {
-    "resnet18": _resnet2d(tv_resnet.BasicBlock, [2, 2, 2, 2]),
-    "resnet34": _resnet2d(tv_resnet.BasicBlock, [3, 4, 6, 3]),
-    "resnet50": _resnet2d(tv_resnet.Bottleneck, [3, 4, 6, 3]),
-    "resnet101": _resnet2d(tv_resnet.Bottleneck, [3, 4, 23, 3]),
-    "resnet152": _resnet2d(tv_resnet.Bottleneck, [3, 8, 36, 3]),
-    "r3d_18": _video(tv_video.Conv3DSimple, [2, 2, 2, 2], tv_video.BasicStem),
-    "mc3_18": _video([tv_video.Conv3DSimple] + [tv_video.Conv3DNoTemporal] * 3, [2, 2, 2, 2], tv_video.BasicStem),
-    "r2plus1d_18": _video(tv_video.Conv2Plus1D, [2, 2, 2, 2], tv_video.R2Plus1dStem),
-    # VCOP / IIC "R3D" and "R(2+1)D": one basic block per stage (iic.md 7.2-7.3).
-    # NOTE: built from torchvision's parts, so the R(2+1)D stem is torchvision's (45 mid-channels, not
-    # VCOP's 83) and shortcuts are plain 1x1x1 convs; both nets keep VCOP's depth, widths and strides.
-    "r3d": _video(tv_video.Conv3DSimple, [1, 1, 1, 1], tv_video.BasicStem),
-    "r21d": _video(tv_video.Conv2Plus1D, [1, 1, 1, 1], tv_video.R2Plus1dStem),
-    "c3d": lambda in_channels=3: C3D(in_channels),
-    "tiny": lambda in_channels=3: Tiny(3, in_channels),
-    "tiny2d": lambda in_channels=3: Tiny(2, in_channels),
-}
+# Constructors by name; `vidkit.models.BACKBONES` (torch-free) is the registry that lists them.
+resnet18 = _resnet2d(tv_resnet.BasicBlock, [2, 2, 2, 2])
+resnet34 = _resnet2d(tv_resnet.BasicBlock, [3, 4, 6, 3])
+resnet50 = _resnet2d(tv_resnet.Bottleneck, [3, 4, 6, 3])
+resnet101 = _resnet2d(tv_resnet.Bottleneck, [3, 4, 23, 3])
+resnet152 = _resnet2d(tv_resnet.Bottleneck, [3, 8, 36, 3])
+r3d_18 = _video(tv_video.Conv3DSimple, [2, 2, 2, 2], tv_video.BasicStem)
+mc3_18 = _video([tv_video.Conv3DSimple] + [tv_video.Conv3DNoTemporal] * 3, [2, 2, 2, 2], tv_video.BasicStem)
+r2plus1d_18 = _video(tv_video.Conv2Plus1D, [2, 2, 2, 2], tv_video.R2Plus1dStem)
+# VCOP / IIC "R3D" and "R(2+1)D": one basic block per stage (iic.md 7.2-7.3).
+# NOTE: built from torchvision's parts, so the R(2+1)D stem is torchvision's (45 mid-channels, not
+# VCOP's 83) and shortcuts are plain 1x1x1 convs; both nets keep VCOP's depth, widths and strides.
+r3d = _video(tv_video.Conv3DSimple, [1, 1, 1, 1], tv_video.BasicStem)
+r21d = _video(tv_video.Conv2Plus1D, [1, 1, 1, 1], tv_video.R2Plus1dStem)
+
+
+def c3d(in_channels: int = 3) -> C3D:
+    return C3D(in_channels)
+
+
+def tiny(in_channels: int = 3) -> Tiny:
+    return Tiny(3, in_channels)
+
+
+def tiny2d(in_channels: int = 3) -> Tiny:
+    return Tiny(2, in_channels)

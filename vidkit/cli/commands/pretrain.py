@@ -10,29 +10,11 @@ import typer
 
 from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import console, progress, report
+from vidkit.methods import method_names
 
-TCE = "TCE options"
-IIC = "IIC / CMC options"
-CONTRAST = "Contrast options (TCE, IIC, CMC)"
-
-
-class Method(str, Enum):
-    tce = "tce"
-    iic = "iic"
-    cmc = "cmc"
-
-
-class View2(str, Enum):
-    res = "res"
-    u = "u"
-    v = "v"
-    rgb = "rgb"
-
-
-class IntraNegative(str, Enum):
-    repeat = "repeat"
-    shuffle = "shuffle"
-    shuffle_full = "shuffle-full"
+# The registry is the only list of method names (torch-free, so `--help` stays instant).
+Method = Enum("Method", {name: name for name in method_names()}, type=str)
+LEGACY = "Old spellings of -O options (hidden; kept for one release)"
 
 
 class Schedule(str, Enum):
@@ -41,26 +23,35 @@ class Schedule(str, Enum):
     constant = "constant"
 
 
-class NceLoss(str, Enum):
-    nce = "nce"
-    infonce = "infonce"
+def _pairs(texts: list[str]) -> dict[str, str]:
+    pairs = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"-O takes NAME=VALUE, not {text!r}")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _hidden(help_: str = ""):
+    return typer.Option(hidden=True, help=help_)
 
 
 def pretrain(
     frames: Annotated[Path, typer.Argument(help="Frame store to train on (from extract-frames).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint to write (also written every --checkpoint-every steps).")],
-    method: Annotated[Method, typer.Option(help="Self-supervised objective.")] = Method.tce,
-    backbone: Annotated[Optional[str], typer.Option(help="Backbone name (docs/methods.md lists them; default TCE resnet18, IIC/CMC r3d).")] = None,
-    epochs: Annotated[Optional[float], typer.Option(min=0.001, help="Passes over the training videos (default TCE 50, IIC 240).")] = None,
+    method: Annotated[Method, typer.Option(help="Self-supervised objective (docs/methods.md).")] = "tce",
+    backbone: Annotated[Optional[str], typer.Option(help="Backbone name (default: the method's; docs/methods.md lists them).")] = None,
+    epochs: Annotated[Optional[float], typer.Option(min=0.001, help="Passes over the training videos (default: the method's).")] = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Optimizer steps (overrides --epochs).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Samples per step, per process under torchrun (default TCE 100, IIC 16).")] = None,
-    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Base learning rate, SGD momentum 0.9 (default TCE 0.03, IIC 0.01).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Samples per step, per process under torchrun (default: the method's).")] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Base learning rate, SGD momentum 0.9 (default: the method's).")] = None,
     weight_decay: Annotated[float, typer.Option(min=0.0)] = 1e-4,
-    schedule: Annotated[Schedule, typer.Option(help="step: the method's milestones (TCE x0.1 at 1/2; IIC x0.2 at 45, 90, 125, 160 of 240 epochs); cosine; constant.")] = Schedule.step,
+    schedule: Annotated[Schedule, typer.Option(help="step: the method's milestones; cosine; constant.")] = Schedule.step,
     warmup_steps: Annotated[int, typer.Option(min=0, help="Linear warm-up steps.")] = 0,
     grad_clip: Annotated[Optional[float], typer.Option(min=0.0, help="Clip the gradient norm to this.")] = None,
-    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per sample (default TCE 1, IIC 16).")] = None,
-    size: Annotated[Optional[int], typer.Option(min=8, help="Input size in pixels (default TCE 224; IIC 112, cropped from frames resized to 128x171 scaled alike).")] = None,
+    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per sample (default: the method's).")] = None,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Input size in pixels (default: the method's).")] = None,
     split: Annotated[Optional[str], typer.Option(help="Split to train on, or 'all' (default: train01 if present).")] = None,
     workers: LoaderWorkersOpt = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in --output.")] = False,
@@ -69,35 +60,39 @@ def pretrain(
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")] = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
-    negatives: Annotated[Optional[int], typer.Option(min=1, help="Negatives per anchor (default TCE 8192, IIC 1024).", rich_help_panel=CONTRAST)] = None,
-    temperature: Annotated[float, typer.Option(min=1e-4, rich_help_panel=CONTRAST)] = 0.07,
-    bank_momentum: Annotated[float, typer.Option(min=0.0, max=1.0, help="Memory-bank momentum.", rich_help_panel=CONTRAST)] = 0.5,
-    loss: Annotated[Optional[NceLoss], typer.Option(help="Binary NCE or InfoNCE (softmax); default TCE nce, IIC infonce.", rich_help_panel=CONTRAST)] = None,
-    window: Annotated[int, typer.Option(min=1, help="Positive at most this many frames from the anchor.", rich_help_panel=TCE)] = 1,
-    mining: Annotated[bool, typer.Option("--mining/--no-mining", help="Hard-negative mining.", rich_help_panel=TCE)] = True,
-    rotation: Annotated[bool, typer.Option("--rotation/--no-rotation", help="Rotation-prediction loss.", rich_help_panel=TCE)] = True,
-    view2: Annotated[View2, typer.Option(help="Second view: residual clip, flow u or v (needs extract-frames --flow), or rgb.", rich_help_panel=IIC)] = View2.res,
-    neg: Annotated[IntraNegative, typer.Option(help="IIC intra-negative: repeat one frame, swap two of four chunks, or shuffle all frames.", rich_help_panel=IIC)] = IntraNegative.repeat,
-    separate_models: Annotated[bool, typer.Option("--separate-models", help="One backbone per view (the checkpoint exports view 1's).", rich_help_panel=IIC)] = False,
-    l2_normalize: Annotated[bool, typer.Option("--l2-normalize", help="Score unit-length embeddings, as CMC (IIC scores raw ones; see docs/methods.md).", rich_help_panel=IIC)] = False,
+    option: Annotated[Optional[list[str]], typer.Option("--option", "-O", help="A method option as NAME=VALUE (repeatable); docs/methods.md lists each method's, with its paper default.")] = None,
+    negatives: Annotated[Optional[int], _hidden()] = None,
+    temperature: Annotated[Optional[float], _hidden()] = None,
+    bank_momentum: Annotated[Optional[float], _hidden()] = None,
+    loss: Annotated[Optional[str], _hidden()] = None,
+    window: Annotated[Optional[int], _hidden()] = None,
+    mining: Annotated[Optional[bool], typer.Option("--mining/--no-mining", hidden=True)] = None,
+    rotation: Annotated[Optional[bool], typer.Option("--rotation/--no-rotation", hidden=True)] = None,
+    view2: Annotated[Optional[str], _hidden()] = None,
+    neg: Annotated[Optional[str], _hidden()] = None,
+    separate_models: Annotated[Optional[bool], typer.Option("--separate-models", hidden=True)] = None,
+    l2_normalize: Annotated[Optional[bool], typer.Option("--l2-normalize", hidden=True)] = None,
+    no_amp: Annotated[bool, typer.Option("--no-amp", help="Train in fp32 on CUDA too (bf16 autocast is the default there).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Pretrain a backbone on a frame store; --resume continues a run exactly where it stopped.
 
     Example: `vidkit pretrain --method tce frames.h5 -o tce.pt --backbone resnet18 --size 112 --epochs 10`
 
-    Example: `vidkit pretrain --method iic frames.h5 -o iic.pt --backbone r3d --view2 res --neg repeat`
+    Example: `vidkit pretrain --method iic frames.h5 -o iic.pt --backbone r3d -O view2=res -O intra_negatives=repeat`
 
     Writes a `vidkit.ckpt/1` checkpoint (docs/formats.md) atomically, every `--checkpoint-every`
     steps and at the end. What each method learns, its paper defaults and where vidkit departs from
     the released code: docs/methods.md.
 
-    - **Defaults per method** (the papers'; every option overrides them): TCE resnet18, 50 epochs,
-      batch 100, lr 0.03, 224 px frames; IIC/CMC r3d, 240 epochs, batch 16, lr 0.01, 16-frame clips
-      cropped to 112 px from frames resized to 128x171.
-    - **Training**: SGD with momentum 0.9. `--schedule step` follows the method's milestones: x0.1
-      halfway for TCE, x0.2 at epochs 45, 90, 125 and 160 of 240 for IIC (as fractions of the run,
-      so shorter runs keep the shape). bf16 autocast on CUDA. `--epochs` counts passes over the
+    - **Defaults per method**: each method declares its paper's backbone, size, clip length, epochs,
+      batch, lr, schedule and normalisation; every option above overrides them. Its own
+      hyper-parameters are set with `-O NAME=VALUE` (say `-O temperature=0.2 -O mining=false`); an
+      option left unset keeps that method's default, and a name or value the method does not take
+      is a usage error. The table of each method's defaults and options is in docs/methods.md.
+    - **Training**: SGD with momentum 0.9. `--schedule step` follows the method's milestones (as
+      fractions of the run, so shorter runs keep the shape). bf16 autocast on CUDA (`--no-amp` for
+      fp32); contrastive scores and losses are always computed in fp32. `--epochs` counts passes over the
       split's videos (one sample per video per epoch); `--steps` overrides it. The split defaults to
       `train01` when the store has one, otherwise every video.
     - **Resume**: `--resume` continues the run saved in `-o` along the same curve as an uninterrupted
@@ -122,22 +117,16 @@ def pretrain(
     """
     from vidkit import pretraining
 
-    options = dict(temperature=temperature, bank_momentum=bank_momentum)
-    if negatives is not None:
-        options["negatives"] = negatives
-    if loss is not None:
-        options["loss"] = loss.value
-    if method is Method.tce:
-        options.update(window=window, mining=mining, rotation=rotation)
-    else:
-        options.update(view2=view2.value, separate_models=separate_models, normalize=l2_normalize)
-        if method is Method.iic:
-            options["intra_negatives"] = neg.value
+    legacy = dict(negatives=negatives, temperature=temperature, bank_momentum=bank_momentum, loss=loss, window=window,
+                  mining=mining, rotation=rotation, view2=view2, intra_negatives=neg, separate_models=separate_models,
+                  normalize=l2_normalize)
+    options = {name: value for name, value in legacy.items() if value is not None}
+    options.update(_pairs(option or []))
     config = pretraining.PretrainConfig(
-        method=method.value, backbone=backbone, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
+        method=Method(method).value, backbone=backbone, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
         weight_decay=weight_decay, schedule=schedule.value, warmup_steps=warmup_steps, grad_clip=grad_clip,
         clip_len=clip_len, size=size, split=split, workers=workers, device=device, seed=seed,
-        checkpoint_every=checkpoint_every, method_options=options,
+        checkpoint_every=checkpoint_every, amp=not no_amp, method_options=options,
     )
     with progress("pretraining") as update:
         result = pretraining.pretrain(frames, output, config, resume=resume, force=force, tensorboard_dir=tensorboard,

@@ -19,20 +19,11 @@ import torch
 from torch import nn
 
 from vidkit import __version__
-from vidkit.errors import VidkitError
+from vidkit.checkpoint.recipe import InputRecipe
+from vidkit.errors import CheckpointFormatError, NonFiniteError, VidkitError
 from vidkit.io.atomic import atomic_path
 
 FORMAT = "vidkit.ckpt/1"
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class CheckpointFormatError(VidkitError):
-    """A file is not a readable vidkit checkpoint, or does not fit the model it is loaded into."""
-
-
-class NonFiniteError(VidkitError):
-    """Tensors about to be saved, or just loaded, hold NaN or infinite values (a diverged run)."""
 
 
 def non_finite(tree, prefix: str = "") -> list[str]:
@@ -56,30 +47,6 @@ def non_finite(tree, prefix: str = "") -> list[str]:
 
 def _name_few(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-@dataclass
-class InputRecipe:
-    """How a model's inputs were made; later commands use it as their defaults."""
-
-    clip_len: int = 1
-    stride: int = 1
-    size: int = 112
-    modality: str = "rgb"
-    mean: tuple[float, ...] = IMAGENET_MEAN
-    std: tuple[float, ...] = IMAGENET_STD
-    resize: tuple[int, int] | None = None  # frames resized to (h, w) before cropping (IIC: 128x171); None: short side
-
-    def to_dict(self) -> dict:
-        return {"clip_len": self.clip_len, "stride": self.stride, "size": self.size, "modality": self.modality,
-                "mean": list(self.mean), "std": list(self.std), "resize": list(self.resize) if self.resize else None}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> InputRecipe:
-        resize = data.get("resize")
-        return cls(clip_len=int(data["clip_len"]), stride=int(data["stride"]), size=int(data["size"]),
-                   modality=str(data["modality"]), mean=tuple(data["mean"]), std=tuple(data["std"]),
-                   resize=(int(resize[0]), int(resize[1])) if resize else None)
 
 
 @dataclass
