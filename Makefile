@@ -12,12 +12,13 @@ DEVICE ?= auto
 # torch and torchvision as this machine serves them from local disk; override for other platforms.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: help install demo test test-fast bench docs clean
+.PHONY: help install demo test test-fast lint bench docs clean
 
 help:
 	@echo "make demo       install into $(VENV) and run the main job on built-in toy data"
 	@echo "make test       install into $(VENV) and run the whole test suite"
 	@echo "make test-fast  the suite without the slow end-to-end tests"
+	@echo "make lint       ruff: lint rules, import order, formatting, no heavy imports in vidkit/cli"
 	@echo "make bench      speed benchmarks (ratios against baselines run alongside)"
 	@echo "make docs       regenerate docs/cli.md and the method tables of docs/methods.md"
 	@echo "make ucf101-iic-retrieval DATA=...   and the other reproductions: docs/reproducing.md"
@@ -49,11 +50,17 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q
 
+LINTED := vidkit tests bench examples
+lint: install
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+
 # Every benchmark, then one table of all their ratios (out/bench/summary.md).
 BENCH ?= out/bench
 bench: install
 	@mkdir -p $(BENCH) && rm -f $(BENCH)/ratios.jsonl
 	$(PY) bench/extract.py --ratios $(BENCH)/ratios.jsonl
+	$(PY) bench/idt.py --ratios $(BENCH)/ratios.jsonl
 	$(PY) bench/train.py --ratios $(BENCH)/ratios.jsonl
 	$(PY) bench/retrieve.py --ratios $(BENCH)/ratios.jsonl
 	$(PY) bench/tsne.py --ratios $(BENCH)/ratios.jsonl
@@ -181,13 +188,13 @@ $(RUN)/%-retrieval.json:
 
 # Fine-tuning for action recognition: TCE's stack of differences, IIC's residual clips.
 $(RUN)/tce-finetune.json: $(RUN)/tce.pt $(RUN)/frames.h5
-	$(VIDKIT) finetune $^ --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(call train_to,$(RUN)/tce-finetune.pt) --json > $@
+	$(VIDKIT) finetune $^ --modality diff-stack --clip-len 5 $(TCE_FINETUNE) $(call train_to,$(RUN)/tce-finetune.pt) --json > $@
 $(RUN)/random2d-finetune.json: $(RUN)/frames.h5
-	$(VIDKIT) finetune $< $(RANDOM2D) --input diff-stack --clip-len 5 $(TCE_FINETUNE) $(call train_to,$(RUN)/random2d-finetune.pt) --json > $@
+	$(VIDKIT) finetune $< $(RANDOM2D) --modality diff-stack --clip-len 5 $(TCE_FINETUNE) $(call train_to,$(RUN)/random2d-finetune.pt) --json > $@
 $(RUN)/iic-finetune.json: $(RUN)/iic.pt $(RUN)/frames.h5
-	$(VIDKIT) finetune $^ --input res $(IIC_FINETUNE) $(call train_to,$(RUN)/iic-finetune.pt) --json > $@
+	$(VIDKIT) finetune $^ --modality res $(IIC_FINETUNE) $(call train_to,$(RUN)/iic-finetune.pt) --json > $@
 $(RUN)/random3d-finetune.json: $(RUN)/frames.h5
-	$(VIDKIT) finetune $< $(RANDOM3D) --input res $(IIC_FINETUNE) $(call train_to,$(RUN)/random3d-finetune.pt) --json > $@
+	$(VIDKIT) finetune $< $(RANDOM3D) --modality res $(IIC_FINETUNE) $(call train_to,$(RUN)/random3d-finetune.pt) --json > $@
 
 # t-SNE maps of the test videos' features, one colour per class.
 $(RUN)/tsne/%.png: $(RUN)/emb/%-test01.h5

@@ -33,7 +33,7 @@ from ratios import add_ratios_option, record  # bench/ratios.py, beside this scr
 
 from vidkit import extraction
 from vidkit.io import synth, video
-from vidkit.io.store import FrameStore, StoreConfig
+from vidkit.io.frame_store import FrameStore, StoreConfig
 
 CLIP_NAMES = ("bigbuckbunny", "bikes", "carphone_pristine")
 
@@ -70,8 +70,23 @@ def time_ffmpeg(ffmpeg: str, clips: list[Path], short_side: int | None) -> None:
         width, height = video.output_size(info.width, info.height, short_side)
         scale = ["-vf", f"scale={width}:{height}:flags=area"] if short_side else []
         subprocess.run(
-            [ffmpeg, "-v", "error", "-threads", "0", "-i", str(clip), *scale, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-            stdout=subprocess.DEVNULL, check=True,
+            [
+                ffmpeg,
+                "-v",
+                "error",
+                "-threads",
+                "0",
+                "-i",
+                str(clip),
+                *scale,
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-",
+            ],
+            stdout=subprocess.DEVNULL,
+            check=True,
         )
 
 
@@ -81,6 +96,7 @@ def bench_extraction(work: Path, clips: list[Path], repeats: int, ratios: str | 
     print(f"\n## Extraction: 3 real clips, {frames} frames (ffmpeg: {ffmpeg})")
     print(f"{'setting':34s} {'vidkit s':>9s} {'ffmpeg s':>9s} {'ratio':>7s}  target <= 1.5")
     for short_side, workers, codec in ((128, 1, "jpeg"), (128, 2, "jpeg"), (None, 1, "jpeg"), (128, 1, "raw")):
+
         def run_vidkit():
             out = work / "extract.h5"
             out.unlink(missing_ok=True)
@@ -117,16 +133,27 @@ def bench_clip_reads(work: Path, clips: list[Path], repeats: int, count: int, ti
     for _ in range(count):
         index = int(rng.integers(store.num_videos))
         picks.append((index, int(rng.integers(store.n_frames(index) - length + 1))))
-    same = all(np.array_equal(store.read_clip(i, s, length), read_folder_clip(folders / ids[i], s, length)) for i, s in picks[:20])
+    same = all(
+        np.array_equal(store.read_clip(i, s, length), read_folder_clip(folders / ids[i], s, length))
+        for i, s in picks[:20]
+    )
     folder_s = best_of(repeats, lambda: [read_folder_clip(folders / ids[i], s, length) for i, s in picks])
     store_s = best_of(repeats, lambda: [store.read_clip(i, s, length) for i, s in picks])
     raw_s = best_of(repeats, lambda: [raw.read_clip(i, s, length) for i, s in picks])
-    print(f"\n## Clip reads, {title}: {count} random {length}-frame clips, 128 px short side (identical pixels: {same})")
+    print(
+        f"\n## Clip reads, {title}: {count} random {length}-frame clips, 128 px short side (identical pixels: {same})"
+    )
     print(f"{'reader':34s} {'ms/clip':>9s} {'speed-up':>9s}  target >= 3")
     for name, seconds in (("JPEG folder + PIL (baseline)", folder_s), ("store, jpeg", store_s), ("store, raw", raw_s)):
         print(f"{name:34s} {seconds / count * 1e3:9.3f} {folder_s / seconds:8.2f}x")
     for name, seconds in (("jpeg", store_s), ("raw", raw_s)):
-        record(ratios, "clip reads", f"store ({name}) vs JPEG folder + PIL, {title.split(' (')[0]}", folder_s / seconds, ">= 3x")
+        record(
+            ratios,
+            "clip reads",
+            f"store ({name}) vs JPEG folder + PIL, {title.split(' (')[0]}",
+            folder_s / seconds,
+            ">= 3x",
+        )
 
 
 def main() -> None:
@@ -138,7 +165,9 @@ def main() -> None:
     clips = real_clips()
     with tempfile.TemporaryDirectory() as tmp:
         bench_extraction(Path(tmp), clips, args.repeats, args.ratios)
-        bench_clip_reads(Path(tmp), clips, args.repeats, args.clips, "real clips (detailed 720p/272p/144p footage)", args.ratios)
+        bench_clip_reads(
+            Path(tmp), clips, args.repeats, args.clips, "real clips (detailed 720p/272p/144p footage)", args.ratios
+        )
         synth_config = synth.SynthConfig(classes=8, train_per_class=6, test_per_class=0, frames=48, size=160)
         synth.make_dataset(Path(tmp) / "synth", synth_config)
         videos = sorted((Path(tmp) / "synth" / "videos").rglob("*.mp4"))

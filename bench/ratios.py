@@ -37,8 +37,10 @@ def table(path: str) -> str:
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     lines = ["| benchmark | measure | ratio | target | met |", "| --- | --- | ---: | --- | --- |"]
     for row in rows:
-        lines.append(f"| {row['benchmark']} | {row['measure']} | {row['ratio']:.2f}x | {row['target']} | "
-                     f"{met(row['ratio'], row['target'])} |")
+        lines.append(
+            f"| {row['benchmark']} | {row['measure']} | {row['ratio']:.2f}x | {row['target']} | "
+            f"{met(row['ratio'], row['target'])} |"
+        )
     return "\n".join(lines)
 
 

@@ -52,9 +52,13 @@ def exact(n: int, queries: int, dim: int, k: int, ratios: str | None) -> None:
     print("| --- | --- | --- |")
     print(f"| scikit-learn NearestNeighbors (brute) | {t_sk:.3f} | {queries / t_sk:,.0f} |")
     print(f"| vidkit flat (faiss IndexFlatIP) | {t_faiss:.3f} | {queries / t_faiss:,.0f} |")
-    print(f"speed-up: {t_sk / t_faiss:.1f}x (target >= 5x); identical ranked lists: {same_lists:.2%}; "
-          f"shared neighbours: {same_sets:.4%}")
-    record(ratios, "retrieve", f"exact top-{k}, {n:,} x {dim}: faiss flat vs scikit-learn brute", t_sk / t_faiss, ">= 5x")
+    print(
+        f"speed-up: {t_sk / t_faiss:.1f}x (target >= 5x); identical ranked lists: {same_lists:.2%}; "
+        f"shared neighbours: {same_sets:.4%}"
+    )
+    record(
+        ratios, "retrieve", f"exact top-{k}, {n:,} x {dim}: faiss flat vs scikit-learn brute", t_sk / t_faiss, ">= 5x"
+    )
 
 
 def approximate(n: int, queries: int, dim: int, nlist: int, ratios: str | None, k: int = 10) -> None:
@@ -75,7 +79,13 @@ def approximate(n: int, queries: int, dim: int, nlist: int, ratios: str | None, 
         t, (_, found) = best_of(lambda: ivf.search(query, k))
         recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)])
         print(f"| ivf{nlist}, nprobe {nprobe} | {t:.3f} | {t_flat / t:.1f}x | {recall:.1%} |")
-        record(ratios, "retrieve", f"{n:,} x {dim}: ivf{nlist} nprobe {nprobe} (recall@{k} {recall:.1%}) vs flat", t_flat / t, "")
+        record(
+            ratios,
+            "retrieve",
+            f"{n:,} x {dim}: ivf{nlist} nprobe {nprobe} (recall@{k} {recall:.1%}) vs flat",
+            t_flat / t,
+            "",
+        )
     print(f"IVF build (train on {min(n, 64 * nlist):,} + add {n:,}): {t_build:.1f} s")
 
 

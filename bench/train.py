@@ -29,7 +29,7 @@ from vidkit.data.datasets import EpochSampler, FramePairDataset, worker_init
 from vidkit.engine import train
 from vidkit.engine.device import autocast, resolve_device
 from vidkit.io import synth
-from vidkit.io.store import FrameStore, StoreConfig
+from vidkit.io.frame_store import FrameStore, StoreConfig
 from vidkit.methods.tce import TCE, TCEOptions
 from vidkit.models import create_backbone
 
@@ -49,7 +49,9 @@ class InMemory(Dataset):
 
 
 def make_store(work: Path) -> FrameStore:
-    synth.make_dataset(work / "synth", synth.SynthConfig(classes=8, train_per_class=16, test_per_class=0, frames=48, size=160))
+    synth.make_dataset(
+        work / "synth", synth.SynthConfig(classes=8, train_per_class=16, test_per_class=0, frames=48, size=160)
+    )
     extraction.extract_frames([work / "synth" / "videos"], work / "frames.h5", config=StoreConfig(short_side=128))
     return FrameStore(work / "frames.h5")
 
@@ -73,15 +75,26 @@ def bare_loop(method: TCE, batches: list[dict], device: torch.device, config: tr
 
 def bench_engine(store: FrameStore, args, device: torch.device) -> float:
     size = args.batch_size * args.steps
-    dataset = FramePairDataset(store, torch.arange(store.num_videos).numpy(), size=args.size, window=1, seed=0,
-                               mean=ckpt.IMAGENET_MEAN, std=ckpt.IMAGENET_STD)
+    dataset = FramePairDataset(
+        store,
+        torch.arange(store.num_videos).numpy(),
+        size=args.size,
+        window=1,
+        seed=0,
+        mean=ckpt.IMAGENET_MEAN,
+        std=ckpt.IMAGENET_STD,
+    )
     samples = [dataset[(i % len(dataset), 0)] for i in range(size)]
     memory = InMemory(samples)
-    config = train.TrainConfig(steps=args.steps, batch_size=args.batch_size, workers=0, schedule="constant", log_every=10**9)
+    config = train.TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, workers=0, schedule="constant", log_every=10**9
+    )
     # The batches fit() will draw, in its order, for the bare loop.
     order = [i for i, _ in EpochSampler(size, seed=0, epoch=0)]
-    batches = [torch.utils.data.default_collate([samples[i] for i in order[s * args.batch_size:(s + 1) * args.batch_size]])
-               for s in range(args.steps)]
+    batches = [
+        torch.utils.data.default_collate([samples[i] for i in order[s * args.batch_size : (s + 1) * args.batch_size]])
+        for s in range(args.steps)
+    ]
     torch.manual_seed(0)
     method = TCE(create_backbone("resnet18"), num_videos=size, options=TCEOptions(mining=True))
     results = {}
@@ -98,16 +111,33 @@ def bench_engine(store: FrameStore, args, device: torch.device) -> float:
     print(f"bare PyTorch loop   {results['bare']:8.2f} s  {clips / results['bare']:8.1f} samples/s")
     print(f"vidkit engine       {results['engine']:8.2f} s  {clips / results['engine']:8.1f} samples/s")
     print(f"overhead            {overhead * 100:+7.1f} %   (target < 10 %)")
-    record(args.ratios, "pretrain", f"engine vs bare PyTorch loop time, TCE resnet18 on {device}", 1 + overhead, "<= 1.1x")
+    record(
+        args.ratios, "pretrain", f"engine vs bare PyTorch loop time, TCE resnet18 on {device}", 1 + overhead, "<= 1.1x"
+    )
     return clips / results["engine"]
 
 
 def bench_loader(store: FrameStore, args, model_rate: float) -> None:
-    dataset = FramePairDataset(store, torch.arange(store.num_videos).numpy(), size=args.size, window=1, seed=0,
-                               mean=ckpt.IMAGENET_MEAN, std=ckpt.IMAGENET_STD)
+    dataset = FramePairDataset(
+        store,
+        torch.arange(store.num_videos).numpy(),
+        size=args.size,
+        window=1,
+        seed=0,
+        mean=ckpt.IMAGENET_MEAN,
+        std=ckpt.IMAGENET_STD,
+    )
     sampler = EpochSampler(len(dataset), seed=0, epoch=0)
-    loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=2, drop_last=True,
-                        worker_init_fn=worker_init, prefetch_factor=4, persistent_workers=True)
+    loader = DataLoader(
+        dataset,
+        batch_size=args.batch_size,
+        sampler=sampler,
+        num_workers=2,
+        drop_last=True,
+        worker_init_fn=worker_init,
+        prefetch_factor=4,
+        persistent_workers=True,
+    )
     iterator = iter(loader)
     next(iterator)  # workers started and warm
     start, count = time.perf_counter(), 0

@@ -38,23 +38,51 @@ def main() -> None:
     jobs = os.cpu_count() or 1
 
     start = time.perf_counter()
-    ours = np.asarray(OpenTSNE(n_components=2, perplexity=30, n_iter=500, initialization="pca", random_state=0,
-                               n_jobs=jobs, negative_gradient_method="bh").fit(x))
+    ours = np.asarray(
+        OpenTSNE(
+            n_components=2,
+            perplexity=30,
+            n_iter=500,
+            initialization="pca",
+            random_state=0,
+            n_jobs=jobs,
+            negative_gradient_method="bh",
+        ).fit(x)
+    )
     t_open = time.perf_counter() - start
     start = time.perf_counter()
-    theirs = SkTSNE(n_components=2, perplexity=30, max_iter=500, init="pca", learning_rate="auto", random_state=0,
-                    n_jobs=jobs, method="barnes_hut").fit_transform(x)
+    theirs = SkTSNE(
+        n_components=2,
+        perplexity=30,
+        max_iter=500,
+        init="pca",
+        learning_rate="auto",
+        random_state=0,
+        n_jobs=jobs,
+        method="barnes_hut",
+    ).fit_transform(x)
     t_sk = time.perf_counter() - start
     start = time.perf_counter()
-    fft = np.asarray(OpenTSNE(n_components=2, perplexity=30, n_iter=500, initialization="pca", random_state=0,
-                              n_jobs=jobs, negative_gradient_method="fft").fit(x))
+    fft = np.asarray(
+        OpenTSNE(
+            n_components=2,
+            perplexity=30,
+            n_iter=500,
+            initialization="pca",
+            random_state=0,
+            n_jobs=jobs,
+            negative_gradient_method="fft",
+        ).fit(x)
+    )
     t_fft = time.perf_counter() - start
 
     print(f"\n| t-SNE of {n:,} x 128, {jobs} threads | seconds | speed-up | 10-NN cluster accuracy in 2-D |")
     print("| --- | --- | --- | --- |")
     print(f"| scikit-learn TSNE (Barnes-Hut) | {t_sk:.1f} | 1.0x | {knn_accuracy(theirs, labels):.3f} |")
     print(f"| openTSNE (Barnes-Hut) | {t_open:.1f} | {t_sk / t_open:.1f}x | {knn_accuracy(ours, labels):.3f} |")
-    print(f"| openTSNE (FFT interpolation; openTSNE's 'auto' picks it for large N) | {t_fft:.1f} | {t_sk / t_fft:.1f}x | {knn_accuracy(fft, labels):.3f} |")
+    print(
+        f"| openTSNE (FFT interpolation; openTSNE's 'auto' picks it for large N) | {t_fft:.1f} | {t_sk / t_fft:.1f}x | {knn_accuracy(fft, labels):.3f} |"
+    )
     record(args.ratios, "tsne", f"{n:,} x 128: openTSNE Barnes-Hut vs scikit-learn", t_sk / t_open, "")
     record(args.ratios, "tsne", f"{n:,} x 128: openTSNE FFT vs scikit-learn", t_sk / t_fft, "")
 

@@ -34,7 +34,9 @@ def table(rows: list[tuple[str, dict[str, float]]]) -> str:
     columns = list(dict.fromkeys(column for _, cells in rows for column in cells))
     lines = ["| | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     for name, cells in rows:
-        lines.append(f"| {name} | " + " | ".join(f"{cells[c] * 100:.1f}%" if c in cells else "" for c in columns) + " |")
+        lines.append(
+            f"| {name} | " + " | ".join(f"{cells[c] * 100:.1f}%" if c in cells else "" for c in columns) + " |"
+        )
     return "\n".join(lines)
 
 

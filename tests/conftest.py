@@ -67,9 +67,13 @@ def synth_frames(synth_dir, tmp_path_factory) -> Path:
     from vidkit import extraction
     from vidkit.io.annotations import load_annotations
     from vidkit.io.flow import best_algorithm
-    from vidkit.io.store import StoreConfig
+    from vidkit.io.frame_store import StoreConfig
 
     path = tmp_path_factory.mktemp("frames") / "frames.h5"
-    extraction.extract_frames([synth_dir / "videos"], path, config=StoreConfig(flow=best_algorithm()),
-                              annotations=load_annotations(synth_dir / "splits", "ucf101"))
+    extraction.extract_frames(
+        [synth_dir / "videos"],
+        path,
+        config=StoreConfig(flow=best_algorithm()),
+        annotations=load_annotations(synth_dir / "splits", "ucf101"),
+    )
     return path

@@ -12,9 +12,15 @@ from vidkit.models import create_backbone
 
 def _checkpoint(name="resnet50") -> ckpt.Checkpoint:
     backbone = create_backbone(name)
-    return ckpt.Checkpoint(backbone_name=name, backbone_kwargs={}, backbone=backbone.state_dict(),
-                           input=ckpt.InputRecipe(clip_len=1, size=96), method="tce", hparams={"dim": 128},
-                           training={"step": 3, "optimizer": {"state": {}, "param_groups": []}})
+    return ckpt.Checkpoint(
+        backbone_name=name,
+        backbone_kwargs={},
+        backbone=backbone.state_dict(),
+        input=ckpt.InputRecipe(clip_len=1, size=96),
+        method="tce",
+        hparams={"dim": 128},
+        training={"step": 3, "optimizer": {"state": {}, "param_groups": []}},
+    )
 
 
 def test_roundtrip_and_torchvision_load(tmp_path):

@@ -19,7 +19,7 @@ from vidkit import extraction
 from vidkit.errors import NoInputError, StoreConfigError, VidkitError
 from vidkit.io import video
 from vidkit.io.annotations import load_split_lists
-from vidkit.io.store import FrameStore, StoreConfig
+from vidkit.io.frame_store import FrameStore, StoreConfig
 
 
 @pytest.fixture
@@ -31,7 +31,10 @@ def bad_inputs(tmp_path, real_clips) -> dict[str, Path]:
     empty = tmp_path / "empty.avi"
     empty.write_bytes(b"")
     faststart = tmp_path / "faststart.mp4"
-    with av.open(str(real_clips["bikes"])) as source, av.open(str(faststart), "w", options={"movflags": "faststart"}) as copy:
+    with (
+        av.open(str(real_clips["bikes"])) as source,
+        av.open(str(faststart), "w", options={"movflags": "faststart"}) as copy,
+    ):
         stream = copy.add_stream_from_template(source.streams.video[0])
         for packet in source.demux(source.streams.video[0]):
             if packet.dts is not None:
@@ -183,7 +186,9 @@ def test_resume_rules(tmp_path, synth_dir, real_clips):
         extraction.extract_frames([synth_dir / "videos"], out, config=StoreConfig(short_side=24))
     with pytest.raises(VidkitError, match="--append"):
         extraction.extract_frames([real_clips["carphone_pristine"]], out, config=StoreConfig(short_side=16))
-    added = extraction.extract_frames([real_clips["carphone_pristine"]], out, config=StoreConfig(short_side=16), append=True)
+    added = extraction.extract_frames(
+        [real_clips["carphone_pristine"]], out, config=StoreConfig(short_side=16), append=True
+    )
     assert (added.new, added.videos) == (1, 10)
 
 
@@ -218,7 +223,9 @@ def test_killed_run_leaves_a_readable_store_and_resumes(tmp_path, synth_dir, kil
     out = tmp_path / "f.h5"
     proc = subprocess.run(
         [sys.executable, "-c", _KILLER, str(synth_dir / "videos"), str(out), str(kill_after)],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
     )
     assert proc.returncode == -signal.SIGKILL
     with FrameStore(out) as partial:
@@ -227,7 +234,12 @@ def test_killed_run_leaves_a_readable_store_and_resumes(tmp_path, synth_dir, kil
         for i in range(partial.num_videos):
             assert partial.read_clip(i, 0, 12).shape == (12, 32, 32, 3)
     result = extraction.extract_frames([synth_dir / "videos"], out)
-    assert (result.skipped, result.new, result.videos, result.frames) == (partial.num_videos, 9 - partial.num_videos, 9, 108)
+    assert (result.skipped, result.new, result.videos, result.frames) == (
+        partial.num_videos,
+        9 - partial.num_videos,
+        9,
+        108,
+    )
     clean = tmp_path / "clean.h5"
     extraction.extract_frames([synth_dir / "videos"], clean)
     resumed, reference = FrameStore(out), FrameStore(clean)

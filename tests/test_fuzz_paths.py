@@ -18,8 +18,9 @@ from vidkit.cli.app import app
 # favoured, undecodable bytes and control characters included; up to the 255-byte limit.
 _HOSTILE = [b".", b"..", b"...", b"\\", b"\n", b"\t", b"\x1b[31m", b"\xff\xfe", b"$(rm -rf ~)", b"'\"", b" ", b"%2F"]
 _byte = st.integers(1, 255).filter(lambda b: b != ord("/")).map(lambda b: bytes([b]))
-stems = st.lists(st.sampled_from(_HOSTILE) | _byte, min_size=1, max_size=12).map(b"".join) | st.binary(min_size=240, max_size=250).map(
-    lambda b: b.replace(b"/", b"_").replace(b"\x00", b"_"))
+stems = st.lists(st.sampled_from(_HOSTILE) | _byte, min_size=1, max_size=12).map(b"".join) | st.binary(
+    min_size=240, max_size=250
+).map(lambda b: b.replace(b"/", b"_").replace(b"\x00", b"_"))
 
 
 def _snapshot(root: Path, skip: Path) -> dict[str, tuple[int, float]]:
@@ -74,8 +75,22 @@ def test_outputs_with_hostile_names_stay_where_they_are_asked(runner, synth_fram
         "build-index": ["build-index", str(synth_frames), "-o", str(out)],
         "retrieve": ["retrieve", str(synth_frames), str(synth_frames), "--out", str(out)],
         "tsne": ["tsne", str(synth_frames), "-o", str(out)],
-        "pretrain": ["pretrain", str(synth_frames), "-o", str(out), "--backbone", "tiny2d", "--steps", "1",
-                     "--batch-size", "3", "--size", "32", "--workers", "0"],
+        "pretrain": [
+            "pretrain",
+            str(synth_frames),
+            "-o",
+            str(out),
+            "--backbone",
+            "tiny2d",
+            "--steps",
+            "1",
+            "--batch-size",
+            "3",
+            "--size",
+            "32",
+            "--workers",
+            "0",
+        ],
     }[command]
     result = runner.invoke(app, args)
     assert set(tmp_path.iterdir()) <= {out}

@@ -20,8 +20,8 @@ import torch
 from vidkit import checkpoint as ckpt
 from vidkit.cli.app import app
 from vidkit.io.features import read_features
+from vidkit.io.frame_store import FrameStore
 from vidkit.io.lock import output_lock
-from vidkit.io.store import FrameStore
 
 
 def _digest(path: Path) -> str:
@@ -45,12 +45,43 @@ def made(synth_dir, tmp_path_factory):
     runner, root = CliRunner(), tmp_path_factory.mktemp("made")
     paths = {name: root / name for name in ("frames.h5", "tce.pt", "feats.h5", "gallery.index")}
     steps = [
-        ["extract-frames", str(synth_dir / "videos"), "-o", str(paths["frames.h5"]), "--annotations",
-         str(synth_dir / "splits"), "--dataset", "ucf101"],
-        ["pretrain", str(paths["frames.h5"]), "-o", str(paths["tce.pt"]), "--backbone", "tiny2d", "--steps", "2",
-         "--batch-size", "3", "--size", "32", "--workers", "0"],
-        ["embed", str(paths["tce.pt"]), str(paths["frames.h5"]), "-o", str(paths["feats.h5"]), "--workers", "0",
-         "--clips-per-video", "2"],
+        [
+            "extract-frames",
+            str(synth_dir / "videos"),
+            "-o",
+            str(paths["frames.h5"]),
+            "--annotations",
+            str(synth_dir / "splits"),
+            "--dataset",
+            "ucf101",
+        ],
+        [
+            "pretrain",
+            str(paths["frames.h5"]),
+            "-o",
+            str(paths["tce.pt"]),
+            "--backbone",
+            "tiny2d",
+            "--steps",
+            "2",
+            "--batch-size",
+            "3",
+            "--size",
+            "32",
+            "--workers",
+            "0",
+        ],
+        [
+            "embed",
+            str(paths["tce.pt"]),
+            str(paths["frames.h5"]),
+            "-o",
+            str(paths["feats.h5"]),
+            "--workers",
+            "0",
+            "--clips-per-video",
+            "2",
+        ],
         ["build-index", str(paths["feats.h5"]), "-o", str(paths["gallery.index"])],
     ]
     for args in steps:
@@ -75,7 +106,12 @@ def test_hostile_ids_never_delete_outside_the_output(runner, synth_dir, tmp_path
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["videos"] == 4
     assert (tmp_path / "precious.txt").read_text() == "keep me" and (inputs / "plain.mp4").exists()
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["%2E", "%2E.", "a%5Ctb%5Cnc", "plain"]  # id a\\tb\\nc, escaped
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
+        "%2E",
+        "%2E.",
+        "a%5Ctb%5Cnc",
+        "plain",
+    ]  # id a\\tb\\nc, escaped
     rows = (out / "videos.tsv").read_text().splitlines()
     assert len(rows) == 4 and all(len(row.split("\t")) == 4 for row in rows)  # id, frames, label, source
     again = runner.invoke(app, ["extract-frames", str(inputs), "-o", str(out), "--format", "folders", "--json"])
@@ -88,7 +124,9 @@ def test_folders_output_refuses_a_folder_it_did_not_write(runner, synth_dir, tmp
     (home / "thesis.tex").write_text("years of work")
     result = runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(home), "--format", "folders"])
     assert "did not write" in _one_error_line(result, 2)
-    forced = runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(home), "--format", "folders", "--force"])
+    forced = runner.invoke(
+        app, ["extract-frames", str(synth_dir / "videos"), "-o", str(home), "--format", "folders", "--force"]
+    )
     _one_error_line(forced, 1)
     assert (home / "thesis.tex").read_text() == "years of work"
 
@@ -116,14 +154,38 @@ def test_an_output_that_is_an_input_is_a_usage_error(runner, made, case):
 def test_an_existing_output_of_another_kind_needs_force(runner, made, tmp_path):
     other = tmp_path / "other.h5"
     shutil.copy(made["frames.h5"], other)
-    args = ["embed", str(made["tce.pt"]), str(made["frames.h5"]), "-o", str(other), "--workers", "0", "--clips-per-video", "1"]
+    args = [
+        "embed",
+        str(made["tce.pt"]),
+        str(made["frames.h5"]),
+        "-o",
+        str(other),
+        "--workers",
+        "0",
+        "--clips-per-video",
+        "1",
+    ]
     assert "is a frame store" in _one_error_line(runner.invoke(app, args), 2)
     assert FrameStore(other).num_videos == 9
     assert runner.invoke(app, [*args, "--force"]).exit_code == 0
     assert len(read_features(other)) == 9
     # another run's checkpoint is kept unless --resume or --force
-    pretrain = ["pretrain", str(made["frames.h5"]), "-o", str(made["tce.pt"]), "--backbone", "tiny2d", "--steps", "1",
-                "--batch-size", "3", "--size", "32", "--workers", "0"]
+    pretrain = [
+        "pretrain",
+        str(made["frames.h5"]),
+        "-o",
+        str(made["tce.pt"]),
+        "--backbone",
+        "tiny2d",
+        "--steps",
+        "1",
+        "--batch-size",
+        "3",
+        "--size",
+        "32",
+        "--workers",
+        "0",
+    ]
     before = _digest(made["tce.pt"])
     assert "finished tce checkpoint" in _one_error_line(runner.invoke(app, pretrain), 2)
     assert _digest(made["tce.pt"]) == before
@@ -177,8 +239,12 @@ def test_divergence_stops_at_the_first_non_finite_model_and_keeps_the_last_finit
     out = tmp_path / "run.pt"
 
     def save(method, optimizer, position, final):
-        ckpt.save(ckpt.Checkpoint("tiny2d", {}, method.backbone.state_dict(), ckpt.InputRecipe(),
-                                  training={"step": position.step}), out)
+        ckpt.save(
+            ckpt.Checkpoint(
+                "tiny2d", {}, method.backbone.state_dict(), ckpt.InputRecipe(), training={"step": position.step}
+            ),
+            out,
+        )
 
     config = train.TrainConfig(steps=10, batch_size=2, lr=0.01, checkpoint_every=2, workers=0, log_every=1)
     with pytest.raises(train.TrainingDivergedError, match="non-finite by step 4.*the checkpoint of step 2 is kept"):
@@ -187,8 +253,24 @@ def test_divergence_stops_at_the_first_non_finite_model_and_keeps_the_last_finit
 
 
 def test_an_infinite_lr_claims_no_checkpoint(runner, made, tmp_path):
-    args = ["pretrain", str(made["frames.h5"]), "-o", str(tmp_path / "x.pt"), "--lr", "inf", "--steps", "2",
-            "--backbone", "tiny2d", "--size", "32", "--batch-size", "3", "--workers", "0"]
+    args = [
+        "pretrain",
+        str(made["frames.h5"]),
+        "-o",
+        str(tmp_path / "x.pt"),
+        "--lr",
+        "inf",
+        "--steps",
+        "2",
+        "--backbone",
+        "tiny2d",
+        "--size",
+        "32",
+        "--batch-size",
+        "3",
+        "--workers",
+        "0",
+    ]
     assert "not a finite number" in _one_error_line(runner.invoke(app, args), 2)
     assert not (tmp_path / "x.pt").exists()
 
@@ -198,12 +280,16 @@ def test_non_finite_features_are_refused_everywhere(runner, made, tmp_path):
     shutil.copy(made["feats.h5"], nan_store)
     with h5py.File(nan_store, "r+") as handle:
         handle["features"][3] = np.nan
-    for args in (["build-index", str(nan_store), "-o", str(tmp_path / "i.index")],
-                 ["retrieve", str(made["gallery.index"]), str(nan_store)],
-                 ["tsne", str(nan_store), "-o", str(tmp_path / "t.png")]):
+    for args in (
+        ["build-index", str(nan_store), "-o", str(tmp_path / "i.index")],
+        ["retrieve", str(made["gallery.index"]), str(nan_store)],
+        ["tsne", str(nan_store), "-o", str(tmp_path / "t.png")],
+    ):
         assert "rows 3" in _one_error_line(runner.invoke(app, args), 1)
     np.save(tmp_path / "emb.npy", np.full((10, 4), np.inf))
-    assert "NaN or infinite" in _one_error_line(runner.invoke(app, ["tsne", str(tmp_path / "emb.npy"), "-o", str(tmp_path / "e.png")]), 1)
+    assert "NaN or infinite" in _one_error_line(
+        runner.invoke(app, ["tsne", str(tmp_path / "emb.npy"), "-o", str(tmp_path / "e.png")]), 1
+    )
 
 
 def test_a_poisoned_checkpoint_is_refused_by_every_reader(runner, made, tmp_path):
@@ -211,8 +297,10 @@ def test_a_poisoned_checkpoint_is_refused_by_every_reader(runner, made, tmp_path
     key = next(k for k in payload["backbone"] if k.endswith("running_var"))
     payload["backbone"][key][:] = float("inf")
     torch.save(payload, tmp_path / "poisoned.pt")  # what an older vidkit could keep
-    for args in (["embed", str(tmp_path / "poisoned.pt"), str(made["frames.h5"]), "-o", str(tmp_path / "f.h5")],
-                 ["finetune", str(tmp_path / "poisoned.pt"), str(made["frames.h5"]), "--test-only"]):
+    for args in (
+        ["embed", str(tmp_path / "poisoned.pt"), str(made["frames.h5"]), "-o", str(tmp_path / "f.h5")],
+        ["finetune", str(tmp_path / "poisoned.pt"), str(made["frames.h5"]), "--test-only"],
+    ):
         assert "NaN or infinite" in _one_error_line(runner.invoke(app, args), 1)
     assert not (tmp_path / "f.h5").exists()
 
@@ -270,7 +358,9 @@ def test_bad_paths_and_stores_are_one_line_errors(runner, made, synth_dir, tmp_p
     for args in cases:
         _one_error_line(runner.invoke(app, args))
     # a missing output folder is made, as every command does
-    result = runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(tmp_path / "new" / "dir" / "x.h5")])
+    result = runner.invoke(
+        app, ["extract-frames", str(synth_dir / "videos"), "-o", str(tmp_path / "new" / "dir" / "x.h5")]
+    )
     assert result.exit_code == 0 and (tmp_path / "new" / "dir" / "x.h5").is_file()
 
 
@@ -283,7 +373,9 @@ def test_unreadable_and_unwritable_folders_are_one_line_errors(runner, synth_dir
     readonly.mkdir(mode=0o500)
     try:
         _one_error_line(runner.invoke(app, ["extract-frames", str(locked), "-o", str(tmp_path / "x.h5")]), 1)
-        _one_error_line(runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(readonly / "x.h5")]), 1)
+        _one_error_line(
+            runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(readonly / "x.h5")]), 1
+        )
     finally:
         locked.chmod(0o700)
 
@@ -294,8 +386,25 @@ def test_unreadable_and_unwritable_folders_are_one_line_errors(runner, synth_dir
 def test_a_second_run_on_one_output_is_refused(runner, made, tmp_path):
     out = tmp_path / "run.pt"
     with output_lock(out):
-        result = runner.invoke(app, ["pretrain", str(made["frames.h5"]), "-o", str(out), "--steps", "1",
-                                     "--backbone", "tiny2d", "--size", "32", "--batch-size", "3", "--workers", "0"])
+        result = runner.invoke(
+            app,
+            [
+                "pretrain",
+                str(made["frames.h5"]),
+                "-o",
+                str(out),
+                "--steps",
+                "1",
+                "--backbone",
+                "tiny2d",
+                "--size",
+                "32",
+                "--batch-size",
+                "3",
+                "--workers",
+                "0",
+            ],
+        )
         assert f"pid {os.getpid()}" in _one_error_line(result, 1)
         result = runner.invoke(app, ["extract-frames", str(made["frames.h5"]), "-o", str(out)])
         assert "another vidkit run" in _one_error_line(result, 1)
@@ -322,10 +431,25 @@ def _children(pid: int) -> list[int]:
 def test_killing_extraction_leaves_no_worker_behind(tmp_path):
     from vidkit.io import synth
 
-    synth.make_dataset(tmp_path / "data", synth.SynthConfig(classes=2, train_per_class=6, test_per_class=0, frames=300, size=96))
-    proc = subprocess.Popen([sys.executable, "-m", "vidkit", "extract-frames", str(tmp_path / "data" / "videos"),
-                             "-o", str(tmp_path / "f.h5"), "--workers", "2", "--flow"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    synth.make_dataset(
+        tmp_path / "data", synth.SynthConfig(classes=2, train_per_class=6, test_per_class=0, frames=300, size=96)
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vidkit",
+            "extract-frames",
+            str(tmp_path / "data" / "videos"),
+            "-o",
+            str(tmp_path / "f.h5"),
+            "--workers",
+            "2",
+            "--flow",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     workers: list[int] = []
     for _ in range(600):  # wait (at most a minute) until both workers run
         workers = _children(proc.pid)
@@ -367,15 +491,29 @@ def test_a_pickled_object_is_named_in_one_line(runner, made, tmp_path):
     import argparse
 
     torch.save({"args": argparse.Namespace(lr=0.1), "state_dict": {}}, tmp_path / "paper.pt")
-    line = _one_error_line(runner.invoke(app, ["embed", str(tmp_path / "paper.pt"), str(made["frames.h5"]), "-o",
-                                               str(tmp_path / "e.h5")]), 1)
+    line = _one_error_line(
+        runner.invoke(app, ["embed", str(tmp_path / "paper.pt"), str(made["frames.h5"]), "-o", str(tmp_path / "e.h5")]),
+        1,
+    )
     assert "argparse.Namespace" in line and "weights_only" not in line
 
 
 def test_resume_says_what_it_does_and_refuses_changed_options(runner, made, tmp_path):
     out = tmp_path / "r.pt"
-    base = ["pretrain", str(made["frames.h5"]), "-o", str(out), "--backbone", "tiny2d", "--size", "32", "--batch-size",
-            "3", "--workers", "0"]
+    base = [
+        "pretrain",
+        str(made["frames.h5"]),
+        "-o",
+        str(out),
+        "--backbone",
+        "tiny2d",
+        "--size",
+        "32",
+        "--batch-size",
+        "3",
+        "--workers",
+        "0",
+    ]
     first = runner.invoke(app, [*base, "--steps", "2", "--resume"])
     assert first.exit_code == 0 and "nothing to resume" in first.stderr
     changed = runner.invoke(app, [*base, "--steps", "4", "--resume", "--lr", "0.5"])
@@ -385,8 +523,19 @@ def test_resume_says_what_it_does_and_refuses_changed_options(runner, made, tmp_
 
 def test_an_unfinished_finetune_is_not_silently_discarded(runner, made, tmp_path):
     out = tmp_path / "ft.pt"
-    base = ["finetune", str(made["tce.pt"]), str(made["frames.h5"]), "-o", str(out), "--workers", "0",
-            "--test-clips", "1", "--batch-size", "3"]
+    base = [
+        "finetune",
+        str(made["tce.pt"]),
+        str(made["frames.h5"]),
+        "-o",
+        str(out),
+        "--workers",
+        "0",
+        "--test-clips",
+        "1",
+        "--batch-size",
+        "3",
+    ]
     assert runner.invoke(app, [*base, "--epochs", "1"]).exit_code == 0
     saved = torch.load(out, weights_only=True)
     saved["training"]["complete"] = False  # as a run killed after its first epoch leaves it

@@ -21,9 +21,15 @@ PYTHON_BIN = Path(sys.executable).parent
 COMMANDS = {name: function for name, function, _ in reference.COMMANDS}
 # The toy pipeline cut to seconds: every rule still runs, each as short as it can be.
 QUICK = {
-    "TCE_BACKBONE": "tiny2d", "TCE_SIZE": "32", "IIC_SIZE": "32", "IIC_CLIP": "8", "CLIPS_PER_VIDEO": "1",
-    "TCE_PRETRAIN": "--steps 2 --batch-size 8", "IIC_PRETRAIN": "--steps 2 --batch-size 8 -O normalize=true",
-    "TCE_FINETUNE": "--epochs 1 --batch-size 8", "IIC_FINETUNE": "--epochs 1 --batch-size 8",
+    "TCE_BACKBONE": "tiny2d",
+    "TCE_SIZE": "32",
+    "IIC_SIZE": "32",
+    "IIC_CLIP": "8",
+    "CLIPS_PER_VIDEO": "1",
+    "TCE_PRETRAIN": "--steps 2 --batch-size 8",
+    "IIC_PRETRAIN": "--steps 2 --batch-size 8 -O normalize=true",
+    "TCE_FINETUNE": "--epochs 1 --batch-size 8",
+    "IIC_FINETUNE": "--epochs 1 --batch-size 8",
     "LOADER_WORKERS": "0",
 }
 
@@ -33,8 +39,12 @@ def make(*args: str, env_overrides: dict[str, str] | None = None, check: bool = 
         pytest.skip("GNU make is not installed")
     variables = [f"VIDKIT={sys.executable} -m vidkit", f"PY={sys.executable}"]
     variables += [f"{k}={v}" for k, v in (env_overrides or {}).items()]
-    return subprocess.run(["make", "--no-print-directory", "-C", str(REPO), *args, *variables],
-                          capture_output=True, text=True, check=check)
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), *args, *variables],
+        capture_output=True,
+        text=True,
+        check=check,
+    )
 
 
 def vidkit_lines(text: str) -> list[list[str]]:
@@ -51,8 +61,15 @@ def known_flags(command: str) -> set[str]:
     return {name for p in reference.parameters(COMMANDS[command]) if not p.argument for name in p.name.split(", ")}
 
 
-@pytest.mark.parametrize("target,data", [("report", ""), ("ucf101-iic-retrieval", "/data/ucf101"),
-                                         ("ucf101-tce-finetune", "/data/ucf101"), ("hmdb51-iic-finetune", "/data/hmdb51")])
+@pytest.mark.parametrize(
+    "target,data",
+    [
+        ("report", ""),
+        ("ucf101-iic-retrieval", "/data/ucf101"),
+        ("ucf101-tce-finetune", "/data/ucf101"),
+        ("hmdb51-iic-finetune", "/data/hmdb51"),
+    ],
+)
 def test_make_n_prints_only_real_commands_and_flags(target, data, tmp_path):
     out = make("-n", target, f"DATA={data}", f"RUN={tmp_path}/run").stdout
     lines = vidkit_lines(out)
@@ -87,8 +104,12 @@ def test_the_toy_reproduction_runs_end_to_end(tmp_path):
     table = (run / "table.md").read_text().splitlines()
     assert table[0] == "| | retrieval top-1 | retrieval top-5 | finetune top-1 |"
     rows = table[2:]
-    assert [r.split(" | ")[0] for r in rows] == ["| random init (tiny2d)", "| TCE (tiny2d)", "| random init (tiny)",
-                                                 "| IIC (tiny, rgb+res)"]
+    assert [r.split(" | ")[0] for r in rows] == [
+        "| random init (tiny2d)",
+        "| TCE (tiny2d)",
+        "| random init (tiny)",
+        "| IIC (tiny, rgb+res)",
+    ]
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")[1:]]
         assert len(cells) == 3 and all(c.endswith("%") and 0 <= float(c[:-1]) <= 100 for c in cells), row
@@ -107,15 +128,35 @@ def test_example_pipelines_run(tmp_path):
         pytest.skip("the examples read JSON with jq, which is not installed")
     env = dict(os.environ, PATH=f"{PYTHON_BIN}{os.pathsep}{os.environ['PATH']}", STEPS="2")
     out = tmp_path / "pipeline"
-    result = subprocess.run(["bash", str(REPO / "examples" / "toy_pipeline.sh"), str(out)], env=env,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["bash", str(REPO / "examples" / "toy_pipeline.sh"), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lines = result.stdout.splitlines()
     assert lines[0] == "synth: 24 train + 12 test videos"
     assert lines[1].startswith(f"embed: {out}/train01.h5, 48 rows of")
     assert [line.split("\t")[0] for line in lines[-2:]] == ["top-1", "top-5"]
     assert 0 <= float(lines[-2].split("\t")[1]) <= float(lines[-1].split("\t")[1]) <= 1
-    tsv = subprocess.run(["bash", str(REPO / "examples" / "retrieval_by_modality.sh"), str(out / "iic.pt"),
-                          str(out / "frames.h5"), str(tmp_path / "modalities")], env=env,
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    tsv = subprocess.run(
+        [
+            "bash",
+            str(REPO / "examples" / "retrieval_by_modality.sh"),
+            str(out / "iic.pt"),
+            str(out / "frames.h5"),
+            str(tmp_path / "modalities"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert tsv[0] == "modality\tpooling\ttop1\ttop5"
-    assert [tuple(row.split("\t")[:2]) for row in tsv[1:]] == [("rgb", "avg"), ("rgb", "iic"), ("res", "avg"), ("res", "iic")]
+    assert [tuple(row.split("\t")[:2]) for row in tsv[1:]] == [
+        ("rgb", "avg"),
+        ("rgb", "iic"),
+        ("res", "avg"),
+        ("res", "iic"),
+    ]

@@ -29,9 +29,12 @@ from vidkit.errors import NoInputError, UnsafeNameError, UsageError, VideoDecode
 from vidkit.io import flow as flow_mod
 from vidkit.io import frame_folders, video
 from vidkit.io.annotations import Annotations, video_key
+from vidkit.io.frame_store import SCHEMA, StoreConfig
+from vidkit.io.frame_store_writer import EncodedVideo, FrameStoreWriter
+from vidkit.io.h5 import unless_schema
+from vidkit.io.image import encode_image
 from vidkit.io.outputs import claim_output
 from vidkit.io.paths import printable
-from vidkit.io.store import SCHEMA, EncodedVideo, FrameStoreWriter, StoreConfig, encode_image, unless_schema
 
 log = logging.getLogger("vidkit")
 
@@ -137,7 +140,11 @@ def encode_input(item: InputItem, config: StoreConfig) -> EncodedVideo:
         )
     else:
         info, frames = video.decode_video(
-            item.source, short_side=config.short_side, fps=config.fps, max_frames=config.max_frames, pixel_format="bgr24"
+            item.source,
+            short_side=config.short_side,
+            fps=config.fps,
+            max_frames=config.max_frames,
+            pixel_format="bgr24",
         )
         fps, declared = (config.fps or info.fps), info.n_frames
     encoded, flow_u, flow_v = [], [], []
@@ -156,7 +163,9 @@ def encode_input(item: InputItem, config: StoreConfig) -> EncodedVideo:
         raise VideoDecodeError(f"{item.source} has no decodable frames")
     expected = declared if config.fps is None and config.max_frames is None else 0
     if expected and len(encoded) < expected - _TRUNCATION_SLACK:
-        raise VideoDecodeError(f"{item.source} is truncated: decoded {len(encoded)} of the {expected} frames its header declares")
+        raise VideoDecodeError(
+            f"{item.source} is truncated: decoded {len(encoded)} of the {expected} frames its header declares"
+        )
     height, width = image.shape[:2]
     return EncodedVideo(
         id=item.video_id,
@@ -177,7 +186,9 @@ def _try_encode(item: InputItem, config: StoreConfig) -> EncodedVideo | str:
     except VidkitError as exc:
         return str(exc)
     except (av.FFmpegError, cv2.error, OSError, ValueError, MemoryError) as exc:
-        return printable(f"{item.source}: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+        return printable(
+            f"{item.source}: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
 
 
 def _die_with_parent(parent: int) -> None:
@@ -203,15 +214,21 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _encoded_in_order(items: list[InputItem], config: StoreConfig, workers: int) -> Iterator[tuple[InputItem, EncodedVideo | str]]:
+def _encoded_in_order(
+    items: list[InputItem], config: StoreConfig, workers: int
+) -> Iterator[tuple[InputItem, EncodedVideo | str]]:
     """Yield `(item, result)` in input order, with at most `2 * workers` inputs in flight."""
     if workers <= 1:
         for item in items:
             yield item, _try_encode(item, config)
         return
     # spawn, not fork: the parent holds an open HDF5 file and may have imported torch.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_die_with_parent, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         queue = iter(items)
         window = deque((item, pool.submit(_try_encode, item, config)) for item in islice(queue, 2 * workers))
@@ -266,7 +283,9 @@ def extract_frames(
     if config.flow not in (None, "tvl1", "farneback"):
         raise VidkitError(f"unknown flow algorithm {config.flow!r}")
     if config.short_side is not None and not 8 <= config.short_side <= MAX_SHORT_SIDE:
-        raise UsageError(f"--size {config.short_side} is outside 8..{MAX_SHORT_SIDE} pixels (FFmpeg's scaler takes no larger frames)")
+        raise UsageError(
+            f"--size {config.short_side} is outside 8..{MAX_SHORT_SIDE} pixels (FFmpeg's scaler takes no larger frames)"
+        )
     existing = unless_schema(SCHEMA, "frame store") if layout == "h5" else frame_folders.unless_frame_folders
     with claim_output(out, inputs=[i.source for i in items], existing=existing, force=force):
         if force and Path(out).exists() and existing(Path(out)) is not None:

@@ -10,37 +10,32 @@ no modality outweighs another; the IIC code did not, iic.md 12.2 #5), `joint` sc
 vector, `none` leaves it. The `cosine` metric compares unit-length joined vectors (inner product),
 `l2` ranks by squared Euclidean distance between the vectors as normalised.
 
-The index file (`vidkit.index/1`, HDF5) holds the serialised faiss index, the gallery's video ids,
+The index file (`vidkit.index/1`, HDF5, `io.index`) holds the serialised faiss index, the gallery's video ids,
 labels and clip starts, and a JSON description of how it was built (`config`), which `retrieve`
 applies to the queries too and checks them against.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from vidkit import __version__
 from vidkit.errors import UsageError, VidkitError
-from vidkit.io.atomic import atomic_path
 from vidkit.io.features import FeatureStore, read_features
+from vidkit.io.h5 import unless_schema
+from vidkit.io.index import SCHEMA, IndexFile, read_index, write_index
+from vidkit.io.neighbours import unless_neighbours, write_neighbours
 from vidkit.io.outputs import claim_output
-from vidkit.io.store import check_schema, damaged, open_h5, unless_schema
 
-SCHEMA = "vidkit.index/1"
 NORMALIZE = ("each", "joint", "none")
 METRICS = ("cosine", "l2")
 KINDS = ("flat", "ivf")
 DEFAULT_K = (1, 5, 10, 20, 50)
-_CSV_HEADER = "query_id,rank,gallery_id,score"
 
 log = logging.getLogger("vidkit")
 
@@ -82,8 +77,12 @@ def video_level(store: FeatureStore) -> Items:
     np.add.at(sums, group, store.features)
     counts = np.bincount(group, minlength=len(order))[:, None]
     rows = first[order]
-    return Items((sums / counts).astype(np.float32), store.video_id[rows], store.label[rows],
-                 np.full(len(rows), -1, dtype=np.int64))
+    return Items(
+        (sums / counts).astype(np.float32),
+        store.video_id[rows],
+        store.label[rows],
+        np.full(len(rows), -1, dtype=np.int64),
+    )
 
 
 def clip_level(store: FeatureStore) -> Items:
@@ -97,8 +96,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def describe(path: Path, store: FeatureStore) -> dict:
     c = store.config
-    return {"path": str(path), "dim": store.dim, "pooling": c.get("pooling"), "modality": c.get("modality"),
-            "backbone": c.get("backbone"), "checkpoint": c.get("checkpoint")}
+    return {
+        "path": str(path),
+        "dim": store.dim,
+        "pooling": c.get("pooling"),
+        "modality": c.get("modality"),
+        "backbone": c.get("backbone"),
+        "checkpoint": c.get("checkpoint"),
+    }
 
 
 def join(parts: Sequence[Items], names: Sequence[str], normalize: str, metric: str) -> Items:
@@ -107,15 +112,25 @@ def join(parts: Sequence[Items], names: Sequence[str], normalize: str, metric: s
         raise VidkitError(f"unknown --normalize {normalize!r}; choose one of {', '.join(NORMALIZE)}")
     first = parts[0]
     for part, name in zip(parts[1:], names[1:]):
-        same = len(part) == len(first) and np.array_equal(part.video_id, first.video_id) and \
-            np.array_equal(part.clip_start, first.clip_start)
+        same = (
+            len(part) == len(first)
+            and np.array_equal(part.video_id, first.video_id)
+            and np.array_equal(part.clip_start, first.clip_start)
+        )
         if not same:
-            where = next((i for i in range(min(len(part), len(first)))
-                          if part.video_id[i] != first.video_id[i] or part.clip_start[i] != first.clip_start[i]),
-                         min(len(part), len(first)))
-            raise VidkitError(f"{name} does not list the same videos in the same order as {names[0]} "
-                              f"({len(part)} rows against {len(first)}; first difference at row {where}); "
-                              "embed the same split with the same clip options")
+            where = next(
+                (
+                    i
+                    for i in range(min(len(part), len(first)))
+                    if part.video_id[i] != first.video_id[i] or part.clip_start[i] != first.clip_start[i]
+                ),
+                min(len(part), len(first)),
+            )
+            raise VidkitError(
+                f"{name} does not list the same videos in the same order as {names[0]} "
+                f"({len(part)} rows against {len(first)}; first difference at row {where}); "
+                "embed the same split with the same clip options"
+            )
     blocks = [_unit(p.features) if normalize == "each" else p.features for p in parts]
     features = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
     if normalize == "joint" or metric == "cosine":
@@ -123,7 +138,9 @@ def join(parts: Sequence[Items], names: Sequence[str], normalize: str, metric: s
     return Items(np.ascontiguousarray(features, dtype=np.float32), first.video_id, first.label, first.clip_start)
 
 
-def load_items(paths: Sequence[Path], config: IndexConfig, clip: bool, gallery: IndexConfig | None = None) -> tuple[Items, list[dict]]:
+def load_items(
+    paths: Sequence[Path], config: IndexConfig, clip: bool, gallery: IndexConfig | None = None
+) -> tuple[Items, list[dict]]:
     """Read, check (against `gallery` when querying), reduce to video level unless `clip`, join."""
     stores = [read_features(p) for p in paths]
     described = [describe(p, s) for p, s in zip(paths, stores)]
@@ -177,12 +194,9 @@ def _build_index(paths: Sequence[Path], out: Path, config: IndexConfig) -> dict:
     import faiss
 
     index = _faiss_index(items.features, config)
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as handle:
-        handle.attrs.update(schema=SCHEMA, vidkit_version=__version__, config=json.dumps(asdict(config)))
-        handle.create_dataset("faiss", data=faiss.serialize_index(index))
-        handle.create_dataset("video_id", data=items.video_id.astype(object), dtype=h5py.string_dtype())
-        handle.create_dataset("label", data=items.label.astype(np.int64))
-        handle.create_dataset("clip_start", data=items.clip_start.astype(np.int64))
+    write_index(
+        out, IndexFile(faiss.serialize_index(index), items.video_id, items.label, items.clip_start, asdict(config))
+    )
     return {"index": str(out), "items": len(items), "dim": int(items.features.shape[1]), "kind": config.kind}
 
 
@@ -197,23 +211,23 @@ class Gallery:
 def load_index(path: Path) -> Gallery:
     import faiss
 
-    with open_h5(path, "r") as handle:
-        check_schema(handle, path, SCHEMA, "retrieval index")
-        with damaged(path, "retrieval index"):
-            config = IndexConfig(**json.loads(handle.attrs["config"]))
-            index = faiss.deserialize_index(handle["faiss"][()])
-            return Gallery(index, np.array(handle["video_id"].asstr()[()], dtype=object), handle["label"][()], config)
+    stored = read_index(path)
+    return Gallery(faiss.deserialize_index(stored.faiss), stored.video_id, stored.label, IndexConfig(**stored.config))
 
 
 def check_queries(gallery: IndexConfig, queries: list[dict]) -> None:
     """Queries must come from as many stores as the gallery, each with the same width and pooling."""
     if len(queries) != len(gallery.parts):
-        raise VidkitError(f"the index joins {len(gallery.parts)} feature store(s); give as many query stores, in the same order")
+        raise VidkitError(
+            f"the index joins {len(gallery.parts)} feature store(s); give as many query stores, in the same order"
+        )
     for i, (g, q) in enumerate(zip(gallery.parts, queries)):
         for key in ("dim", "pooling"):
             if g[key] != q[key]:
-                raise VidkitError(f"query store {q['path']} has {key} {q[key]} but the index's part {i + 1} "
-                                  f"({g['path']}) has {g[key]}; embed both the same way")
+                raise VidkitError(
+                    f"query store {q['path']} has {key} {q[key]} but the index's part {i + 1} "
+                    f"({g['path']}) has {g[key]}; embed both the same way"
+                )
 
 
 @dataclass
@@ -238,7 +252,9 @@ class RetrievalResult:
         return out
 
 
-def search(gallery: Gallery, items: Items, k: int, *, exclude_self: bool, nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    gallery: Gallery, items: Items, k: int, *, exclude_self: bool, nprobe: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """`(Q, k)` gallery rows and scores (similarity for cosine, squared distance for l2); -1 pads."""
     if nprobe is not None and hasattr(gallery.index, "nprobe"):
         gallery.index.nprobe = nprobe
@@ -269,9 +285,18 @@ def topk_hits(neighbour_labels: np.ndarray, query_labels: np.ndarray, ks: Sequen
     return first[:, None] < np.asarray(ks)[None, :]
 
 
-def retrieve(index_path: Path, query_paths: Sequence[Path], ks: Sequence[int] = DEFAULT_K, *, exclude_self: bool = False,
-             clip: bool = False, per_class: bool = False, nprobe: int | None = None, out: Path | None = None,
-             force: bool = False) -> RetrievalResult:
+def retrieve(
+    index_path: Path,
+    query_paths: Sequence[Path],
+    ks: Sequence[int] = DEFAULT_K,
+    *,
+    exclude_self: bool = False,
+    clip: bool = False,
+    per_class: bool = False,
+    nprobe: int | None = None,
+    out: Path | None = None,
+    force: bool = False,
+) -> RetrievalResult:
     """Query the index with every video (or clip) of the query stores, score top-k accuracy, and write
     the neighbour lists to `out` when given.
 
@@ -286,22 +311,10 @@ def retrieve(index_path: Path, query_paths: Sequence[Path], ks: Sequence[int] = 
         raise UsageError("--k takes positive integers, such as 1,5,10,20,50")
     if out is None:
         return _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe)
-    with claim_output(out, inputs=[index_path, *query_paths], existing=_unless_neighbours, force=force, option="--out"):
+    with claim_output(out, inputs=[index_path, *query_paths], existing=unless_neighbours, force=force, option="--out"):
         result = _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe)
-        write_neighbours(out, result)
+        write_neighbours(out, result.query_id, result.neighbours, result.scores, result.gallery_id)
         return result
-
-
-def _unless_neighbours(path: Path) -> str | None:
-    """An existing `--out` may be replaced when it is neighbour lists (CSV with our header, or HDF5)."""
-    if path.suffix in (".h5", ".hdf5"):
-        return unless_schema("vidkit.neighbours/1", "neighbours file")(path)
-    try:
-        with open(path, newline="") as f:
-            header = f.readline().strip()
-    except (OSError, UnicodeDecodeError):
-        header = ""
-    return None if header == _CSV_HEADER else "not a neighbours CSV"
 
 
 def _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe) -> RetrievalResult:
@@ -326,26 +339,15 @@ def _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe
         for c in np.unique(items.label[scored]):
             mine = items.label[scored] == c
             classes[str(int(c))] = {str(k): float(hits[mine, i].mean()) for i, k in enumerate(ks)}
-    return RetrievalResult(len(items), int(gallery.index.ntotal), topk, classes, rows, scores, items.video_id,
-                           gallery.video_id, int(scored.sum()), skipped)
-
-
-def write_neighbours(path: Path, result: RetrievalResult) -> None:
-    """Neighbour lists as CSV (`query_id,rank,gallery_id,score`, rank from 1) or, for `.h5`, arrays."""
-    ids = result.gallery_id
-    with atomic_path(path) as tmp:
-        if path.suffix in (".h5", ".hdf5"):
-            with h5py.File(tmp, "w") as handle:
-                handle.attrs.update(schema="vidkit.neighbours/1", vidkit_version=__version__)
-                handle.create_dataset("query_id", data=result.query_id.astype(object), dtype=h5py.string_dtype())
-                handle.create_dataset("neighbours", data=result.neighbours)
-                handle.create_dataset("scores", data=result.scores.astype(np.float32))
-                handle.create_dataset("gallery_id", data=ids.astype(object), dtype=h5py.string_dtype())
-            return
-        with open(tmp, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(_CSV_HEADER.split(","))
-            for q, (rows, scores) in enumerate(zip(result.neighbours, result.scores)):
-                for rank, (row, score) in enumerate(zip(rows, scores), start=1):
-                    if row >= 0:
-                        writer.writerow([result.query_id[q], rank, ids[row], f"{score:.6g}"])
+    return RetrievalResult(
+        len(items),
+        int(gallery.index.ntotal),
+        topk,
+        classes,
+        rows,
+        scores,
+        items.video_id,
+        gallery.video_id,
+        int(scored.sum()),
+        skipped,
+    )

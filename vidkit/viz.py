@@ -59,8 +59,15 @@ def fit_tsne(features: np.ndarray, config: TsneConfig = TsneConfig()) -> np.ndar
         x = PCA(n_components=min(config.pca, len(x)), random_state=config.seed).fit_transform(x)
     # Perplexity must stay below N / 3 for openTSNE's neighbour search; short clips have few frames.
     perplexity = min(config.perplexity, max((len(x) - 1) / 3, 1.0))
-    tsne = TSNE(n_components=2, perplexity=perplexity, n_iter=config.iterations, initialization="pca",
-                random_state=config.seed, n_jobs=config.n_jobs, verbose=False)
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        n_iter=config.iterations,
+        initialization="pca",
+        random_state=config.seed,
+        n_jobs=config.n_jobs,
+        verbose=False,
+    )
     return np.asarray(tsne.fit(x), dtype=np.float32)
 
 
@@ -88,7 +95,11 @@ def _figure(coords: np.ndarray, points: Points, color_by: str, title: str, size=
         colours = plt.get_cmap("tab20" if len(labels) > 10 else "tab10")(np.arange(len(labels)) % 20)
         for label, colour in zip(labels, colours):
             mine = points.label == label
-            name = points.class_names[label] if 0 <= label < len(points.class_names) else ("unlabelled" if label < 0 else str(label))
+            name = (
+                points.class_names[label]
+                if 0 <= label < len(points.class_names)
+                else ("unlabelled" if label < 0 else str(label))
+            )
             ax.scatter(coords[mine, 0], coords[mine, 1], color=colour, s=10, label=name)
         ax.legend(fontsize="small", markerscale=1.5, loc="best", ncol=1 if len(labels) <= 12 else 2)
     ax.set_title(title)
@@ -118,7 +129,9 @@ def draw_video(out: Path, coords: np.ndarray, points: Points, title: str, trail:
     import cv2
 
     if points.frames is None:
-        raise VidkitError("an MP4 needs the source frames: map one video from a checkpoint, or a feature store whose frame store is at hand")
+        raise VidkitError(
+            "an MP4 needs the source frames: map one video from a checkpoint, or a feature store whose frame store is at hand"
+        )
     fig, ax = _figure(coords, points, "time", title)
     fig.canvas.draw()
     background = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
@@ -136,7 +149,9 @@ def draw_video(out: Path, coords: np.ndarray, points: Points, title: str, trail:
                 if i >= len(coords):
                     break
                 scale = height / frame.shape[0]
-                source = cv2.resize(frame, (max(2, round(frame.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
+                source = cv2.resize(
+                    frame, (max(2, round(frame.shape[1] * scale)), height), interpolation=cv2.INTER_AREA
+                )
                 canvas = background.copy()
                 track = pixels[max(0, i - trail) : i + 1].round().astype(np.int32)
                 cv2.polylines(canvas, [track.reshape(-1, 1, 2)], False, (30, 30, 30), 2, cv2.LINE_AA)
@@ -146,8 +161,10 @@ def draw_video(out: Path, coords: np.ndarray, points: Points, title: str, trail:
                 if stream is None:
                     from fractions import Fraction
 
-                    stream = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4",
-                                                  rate=Fraction(points.fps).limit_denominator(1001))
+                    stream = container.add_stream(
+                        "libx264" if "libx264" in av.codecs_available else "mpeg4",
+                        rate=Fraction(points.fps).limit_denominator(1001),
+                    )
                     stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
                 container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
                 written += 1
@@ -166,7 +183,9 @@ def write_coordinates(path: Path, coords: np.ndarray, points: Points) -> None:
                 writer = csv.writer(f)
                 writer.writerow(["video", "frame", "label", "x", "y"])
                 for row, (x, y) in enumerate(coords):
-                    writer.writerow([points.video[row], int(points.time[row]), int(points.label[row]), f"{x:.6g}", f"{y:.6g}"])
+                    writer.writerow(
+                        [points.video[row], int(points.time[row]), int(points.label[row]), f"{x:.6g}", f"{y:.6g}"]
+                    )
         else:
             with open(tmp, "wb") as f:
                 np.save(f, coords)
@@ -183,8 +202,17 @@ def coordinates_path(out: Path, fmt: str = "npy") -> Path:
     return out.with_name(f"{out.stem}.tsne.{fmt}")
 
 
-def render(points: Points, out: Path, config: TsneConfig = TsneConfig(), *, color_by: str | None = None,
-           coords_format: str = "npy", title: str | None = None, inputs: tuple[Path, ...] = (), force: bool = False) -> dict:
+def render(
+    points: Points,
+    out: Path,
+    config: TsneConfig = TsneConfig(),
+    *,
+    color_by: str | None = None,
+    coords_format: str = "npy",
+    title: str | None = None,
+    inputs: tuple[Path, ...] = (),
+    force: bool = False,
+) -> dict:
     """Map `points` and write the picture or video `out` plus the coordinates beside it.
 
     `inputs` are the files the points came from: neither output may be one of them.
@@ -204,12 +232,16 @@ def _render(points: Points, out: Path, where: Path, config: TsneConfig, color_by
         raise VidkitError(f"cannot write {out.name}: use one of {', '.join(PICTURE_SUFFIXES + VIDEO_SUFFIXES)}")
     videos = list(dict.fromkeys(points.video.tolist()))
     if suffix in VIDEO_SUFFIXES and len(videos) != 1:
-        raise VidkitError(f"an MP4 maps one video at a time, and these points come from {len(videos)}; pick one with --video")
+        raise VidkitError(
+            f"an MP4 maps one video at a time, and these points come from {len(videos)}; pick one with --video"
+        )
     color_by = color_by or default_color(points)
     if color_by == "label" and (points.label < 0).all():
         raise VidkitError("these points carry no labels; colour by time or video")
     coords = fit_tsne(points.features, config)
-    title = title or (f"t-SNE of {videos[0]}" if len(videos) == 1 else f"t-SNE of {len(points.features)} points, {len(videos)} videos")
+    title = title or (
+        f"t-SNE of {videos[0]}" if len(videos) == 1 else f"t-SNE of {len(points.features)} points, {len(videos)} videos"
+    )
     result = {"output": str(out), "points": len(coords)}
     if suffix in VIDEO_SUFFIXES:
         result["frames"] = draw_video(out, coords, points, title)

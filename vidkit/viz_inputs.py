@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def from_feature_store(path: Path, videos: list[str] | None = None, split: str | None = None) -> Points:
     """Rows of a feature store (per-frame stores give one point per frame), optionally some videos only."""
     from vidkit.io.features import read_features
-    from vidkit.io.store import FrameStore
+    from vidkit.io.frame_store import FrameStore
 
     store = read_features(path)
     keep = np.ones(len(store), dtype=bool)
@@ -78,42 +78,49 @@ def from_checkpoint(checkpoint: Path, sources: list[Path], *, batch_size: int = 
 
     from vidkit.checkpoint.backbone import load_backbone
     from vidkit.data import transforms
-    from vidkit.engine.device import autocast, resolve_device
+    from vidkit.engine import inference
+    from vidkit.engine.device import resolve_device
     from vidkit.methods import METHODS, method_class
 
     loaded = load_backbone(checkpoint)
     saved, backbone = loaded.checkpoint, loaded.model
     if backbone.dims != 2 and saved.input.clip_len > 1:
-        log.info("%s is a clip model; each frame is embedded as a %d-frame clip of itself", checkpoint, saved.input.clip_len)
+        log.info(
+            "%s is a clip model; each frame is embedded as a %d-frame clip of itself", checkpoint, saved.input.clip_len
+        )
     model = method_class(saved.method).embedder(backbone, saved.method_state) if saved.method in METHODS else backbone
     target = resolve_device(device)
     model.to(target).eval()
     recipe = saved.input
 
-    def embed_batch(frames: list) -> np.ndarray:
-        x = transforms.normalize(transforms.resize_center_crop(torch.stack(frames), recipe.size), recipe.mean, recipe.std)
+    def prepared(frames: list) -> torch.Tensor:
+        x = transforms.normalize(
+            transforms.resize_center_crop(torch.stack(frames), recipe.size), recipe.mean, recipe.std
+        )
         if backbone.dims != 2:  # a clip net sees each frame repeated as a clip
             x = x[:, :, None].expand(-1, -1, max(recipe.clip_len, 1), -1, -1)
-        with torch.no_grad(), autocast(target):
-            return model(x.to(target)).float().cpu().numpy()
+        return x
+
+    def batches(frames):
+        batch = []
+        for frame in frames:
+            batch.append(transforms.to_float(frame[None])[0])
+            if len(batch) == batch_size:
+                yield prepared(batch)
+                batch = []
+        if batch:
+            yield prepared(batch)
 
     rows, names, times = [], [], []
     fps, frames_fn = 25.0, None
     for source in sources:
         fps, frames_fn = _source(Path(source))
-        batch, count = [], 0
-        for frame in frames_fn():
-            batch.append(transforms.to_float(frame[None])[0])
-            count += 1
-            if len(batch) == batch_size:
-                rows.append(embed_batch(batch))
-                batch = []
-        if batch:
-            rows.append(embed_batch(batch))
-        if count == 0:
+        features = inference.run(model, batches(frames_fn()), device=target)
+        if len(features) == 0:
             raise VidkitError(f"{source} has no frames")
-        names += [Path(source).stem] * count
-        times += list(range(count))
+        rows.append(features)
+        names += [Path(source).stem] * len(features)
+        times += list(range(len(features)))
     points = Points(np.concatenate(rows), np.array(names, dtype=object), np.array(times), np.full(len(names), -1), [])
     if len(sources) == 1:
         points.fps, points.frames = fps, frames_fn

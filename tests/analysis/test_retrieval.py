@@ -19,9 +19,12 @@ def make_store(path, features, videos, labels, clips=1, **config):
     """A feature store of `len(videos)` videos with `clips` rows each (row features given in order)."""
     n = len(videos)
     store = FeatureStore(
-        features=np.asarray(features, dtype=np.float32), video_index=np.repeat(np.arange(n), clips),
-        video_id=np.repeat(np.asarray(videos, dtype=object), clips), clip_start=np.tile(np.arange(clips) * 4, n),
-        clip_end=np.tile(np.arange(clips) * 4 + 3, n), label=np.repeat(np.asarray(labels), clips),
+        features=np.asarray(features, dtype=np.float32),
+        video_index=np.repeat(np.arange(n), clips),
+        video_id=np.repeat(np.asarray(videos, dtype=object), clips),
+        clip_start=np.tile(np.arange(clips) * 4, n),
+        clip_end=np.tile(np.arange(clips) * 4 + 3, n),
+        label=np.repeat(np.asarray(labels), clips),
         config={"pooling": "avg", "modality": "rgb", "backbone": "tiny", "checkpoint": None, **config},
     )
     write_features(path, store)
@@ -31,14 +34,19 @@ def make_store(path, features, videos, labels, clips=1, **config):
 def random_split(tmp_path, name, n, dim, clips, seed, classes=5):
     rng = np.random.default_rng(seed)
     feats = rng.normal(size=(n * clips, dim))
-    return make_store(tmp_path / f"{name}.h5", feats, [f"{name}{i}" for i in range(n)], rng.integers(classes, size=n), clips), feats
+    return make_store(
+        tmp_path / f"{name}.h5", feats, [f"{name}{i}" for i in range(n)], rng.integers(classes, size=n), clips
+    ), feats
 
 
 def numpy_topk(gallery, gallery_labels, queries, query_labels, ks):
     g = gallery / np.linalg.norm(gallery, axis=1, keepdims=True)
     q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
     order = np.argsort(-(q @ g.T), axis=1, kind="stable")
-    return {str(k): float(np.mean([(gallery_labels[order[i, :k]] == query_labels[i]).any() for i in range(len(q))])) for k in ks}
+    return {
+        str(k): float(np.mean([(gallery_labels[order[i, :k]] == query_labels[i]).any() for i in range(len(q))]))
+        for k in ks
+    }
 
 
 def test_flat_cosine_equals_numpy_brute_force(tmp_path):
@@ -52,7 +60,9 @@ def test_flat_cosine_equals_numpy_brute_force(tmp_path):
     gl = retrieval.read_features(train).label[::3]
     ql = retrieval.read_features(test).label[::3]
     assert result.topk == numpy_topk(g, gl, q, ql, (1, 5, 10))
-    expected = np.argsort(-((q / np.linalg.norm(q, axis=1, keepdims=True)) @ (g / np.linalg.norm(g, axis=1, keepdims=True)).T), axis=1)[:, :10]
+    expected = np.argsort(
+        -((q / np.linalg.norm(q, axis=1, keepdims=True)) @ (g / np.linalg.norm(g, axis=1, keepdims=True)).T), axis=1
+    )[:, :10]
     assert np.array_equal(result.neighbours, expected)
 
 
@@ -72,7 +82,9 @@ def test_self_query_scores_one_unless_self_is_excluded(tmp_path):
     assert retrieval.retrieve(tmp_path / "g.index", [train], (1,)).topk == {"1": 1.0}
     excluded = retrieval.retrieve(tmp_path / "g.index", [train], (1,), exclude_self=True)
     assert excluded.topk["1"] < 0.6  # random features: near chance (5 classes)
-    assert not (retrieval.load_index(tmp_path / "g.index").video_id[excluded.neighbours[:, 0]] == excluded.query_id).any()
+    assert not (
+        retrieval.load_index(tmp_path / "g.index").video_id[excluded.neighbours[:, 0]] == excluded.query_id
+    ).any()
 
 
 def test_exclude_self_skips_every_clip_of_the_video_in_a_clip_level_gallery(tmp_path):
@@ -148,8 +160,20 @@ def test_cli_writes_neighbours_csv_and_per_class(tmp_path, runner):
     result = runner.invoke(app, ["build-index", str(train), "-o", str(tmp_path / "g.index"), "--json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"index": str(tmp_path / "g.index"), "items": 30, "dim": 8, "kind": "flat"}
-    result = runner.invoke(app, ["retrieve", str(tmp_path / "g.index"), str(test), "--k", "1,5", "--per-class",
-                                 "--out", str(tmp_path / "n.csv"), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "retrieve",
+            str(tmp_path / "g.index"),
+            str(test),
+            "--k",
+            "1,5",
+            "--per-class",
+            "--out",
+            str(tmp_path / "n.csv"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["queries"] == 12 and summary["gallery"] == 30 and set(summary["topk"]) == {"1", "5"}

@@ -26,7 +26,10 @@ def smooth_walk(n=150, dim=32, seed=0):
 
 def test_tsne_is_deterministic_for_a_seed():
     x = smooth_walk(80)
-    a, b = viz.fit_tsne(x, viz.TsneConfig(seed=3, iterations=250)), viz.fit_tsne(x, viz.TsneConfig(seed=3, iterations=250))
+    a, b = (
+        viz.fit_tsne(x, viz.TsneConfig(seed=3, iterations=250)),
+        viz.fit_tsne(x, viz.TsneConfig(seed=3, iterations=250)),
+    )
     assert a.shape == (80, 2) and np.array_equal(a, b)
     assert viz.fit_tsne(x[:5], viz.TsneConfig(iterations=100)).shape == (5, 2)  # perplexity clamped for short clips
 
@@ -46,12 +49,28 @@ def _not_blank(path):
 
 def test_npy_input_writes_picture_and_csv_coordinates(tmp_path, runner):
     np.save(tmp_path / "emb.npy", smooth_walk(60))
-    result = runner.invoke(app, ["tsne", str(tmp_path / "emb.npy"), "-o", str(tmp_path / "map.png"), "--coords", "csv",
-                                 "--iterations", "250", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "tsne",
+            str(tmp_path / "emb.npy"),
+            "-o",
+            str(tmp_path / "map.png"),
+            "--coords",
+            "csv",
+            "--iterations",
+            "250",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary == {"output": str(tmp_path / "map.png"), "points": 60, "coordinates": str(tmp_path / "map.tsne.csv"),
-                       "color_by": "time"}
+    assert summary == {
+        "output": str(tmp_path / "map.png"),
+        "points": 60,
+        "coordinates": str(tmp_path / "map.tsne.csv"),
+        "color_by": "time",
+    }
     assert _not_blank(tmp_path / "map.png")
     rows = list(csv.DictReader(open(tmp_path / "map.tsne.csv")))
     assert len(rows) == 60 and rows[5]["frame"] == "5"
@@ -59,12 +78,32 @@ def test_npy_input_writes_picture_and_csv_coordinates(tmp_path, runner):
 
 def test_checkpoint_on_a_real_clip_writes_png_and_mp4(real_clips, tmp_path, runner):
     torch.manual_seed(0)
-    ckpt.save(ckpt.Checkpoint(backbone_name="tiny2d", backbone_kwargs={}, backbone=create_backbone("tiny2d").state_dict(),
-                              input=ckpt.InputRecipe(size=32), method="tce"), tmp_path / "m.pt")
+    ckpt.save(
+        ckpt.Checkpoint(
+            backbone_name="tiny2d",
+            backbone_kwargs={},
+            backbone=create_backbone("tiny2d").state_dict(),
+            input=ckpt.InputRecipe(size=32),
+            method="tce",
+        ),
+        tmp_path / "m.pt",
+    )
     clip = real_clips["carphone_pristine"]
     for name in ("map.png", "map.mp4"):
-        result = runner.invoke(app, ["tsne", "--checkpoint", str(tmp_path / "m.pt"), str(clip), "-o", str(tmp_path / name),
-                                     "--iterations", "250", "--json"])
+        result = runner.invoke(
+            app,
+            [
+                "tsne",
+                "--checkpoint",
+                str(tmp_path / "m.pt"),
+                str(clip),
+                "-o",
+                str(tmp_path / name),
+                "--iterations",
+                "250",
+                "--json",
+            ],
+        )
         assert result.exit_code == 0, result.stderr
     assert _not_blank(tmp_path / "map.png")
     with av.open(str(clip)) as source:
@@ -79,14 +118,42 @@ def test_checkpoint_on_a_real_clip_writes_png_and_mp4(real_clips, tmp_path, runn
 
 def test_feature_store_picture_coloured_by_class(synth_frames, tmp_path, runner):
     feats = tmp_path / "f.h5"
-    result = runner.invoke(app, ["embed", "--backbone", "tiny2d", str(synth_frames), "-o", str(feats), "--per-frame",
-                                 "--size", "32", "--workers", "0"])
+    result = runner.invoke(
+        app,
+        [
+            "embed",
+            "--backbone",
+            "tiny2d",
+            str(synth_frames),
+            "-o",
+            str(feats),
+            "--per-frame",
+            "--size",
+            "32",
+            "--workers",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
-    result = runner.invoke(app, ["tsne", str(feats), "-o", str(tmp_path / "classes.png"), "--iterations", "250", "--json"])
+    result = runner.invoke(
+        app, ["tsne", str(feats), "-o", str(tmp_path / "classes.png"), "--iterations", "250", "--json"]
+    )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["color_by"] == "label" and _not_blank(tmp_path / "classes.png")
-    one = runner.invoke(app, ["tsne", str(feats), "--video", "v_MoveLeft_g01_c01", "-o", str(tmp_path / "one.mp4"),
-                              "--iterations", "250", "--json"])
+    one = runner.invoke(
+        app,
+        [
+            "tsne",
+            str(feats),
+            "--video",
+            "v_MoveLeft_g01_c01",
+            "-o",
+            str(tmp_path / "one.mp4"),
+            "--iterations",
+            "250",
+            "--json",
+        ],
+    )
     assert one.exit_code == 0, one.stderr
     assert json.loads(one.stdout)["frames"] == 12
     several = runner.invoke(app, ["tsne", str(feats), "-o", str(tmp_path / "all.mp4")])

@@ -26,7 +26,17 @@ def test_stdin_paths_and_annotations(runner, tmp_path, synth_dir):
     paths = "\n".join(str(p) for p in sorted((synth_dir / "videos").rglob("*.mp4"))) + "\n"
     result = runner.invoke(
         app,
-        ["extract-frames", "-", "-o", str(tmp_path / "f.h5"), "--annotations", str(synth_dir / "splits"), "--dataset", "ucf101", "--json"],
+        [
+            "extract-frames",
+            "-",
+            "-o",
+            str(tmp_path / "f.h5"),
+            "--annotations",
+            str(synth_dir / "splits"),
+            "--dataset",
+            "ucf101",
+            "--json",
+        ],
         input=paths,
     )
     assert result.exit_code == 0, result.stderr
@@ -49,6 +59,15 @@ def test_errors_are_one_line_with_exit_1(runner, tmp_path):
 
 
 def test_annotations_need_a_dataset(runner, tmp_path, synth_dir):
-    result = runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(tmp_path / "f.h5"),
-                                 "--annotations", str(synth_dir / "splits")])
+    result = runner.invoke(
+        app,
+        [
+            "extract-frames",
+            str(synth_dir / "videos"),
+            "-o",
+            str(tmp_path / "f.h5"),
+            "--annotations",
+            str(synth_dir / "splits"),
+        ],
+    )
     assert result.exit_code == 2

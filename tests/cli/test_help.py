@@ -8,13 +8,10 @@ import sys
 import pytest
 
 from tests.conftest import REPO
-from vidkit.cli.app import app
-
-from vidkit.cli.app import GROUPS
+from vidkit.cli.app import GROUPS, app
 
 COMMANDS = sorted(command.name for command in app.registered_commands)
 COMMANDS += [f"{name} {command.name}" for name, group, _ in GROUPS for command in group.registered_commands]
-
 
 
 def test_commands_are_registered():
@@ -35,7 +32,9 @@ def test_cli_reference_is_generated_from_the_commands():
 
     assert (REPO / "docs" / "cli.md").read_text() == reference.render(), "docs/cli.md is stale: run `make docs`"
     methods = (REPO / "docs" / "methods.md").read_text()
-    assert reference.METHODS_BEGIN in methods and methods == reference.methods_page(methods), "docs/methods.md is stale: run `make docs`"
+    assert reference.METHODS_BEGIN in methods and methods == reference.methods_page(methods), (
+        "docs/methods.md is stale: run `make docs`"
+    )
 
 
 def test_reference_reads_options_as_typer_does(runner):

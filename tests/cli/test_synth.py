@@ -8,8 +8,24 @@ from vidkit.cli.app import app
 
 
 def test_synth_json(runner, tmp_path):
-    result = runner.invoke(app, ["synth", str(tmp_path / "d"), "--classes", "2", "--train-per-class", "1",
-                                 "--test-per-class", "1", "--frames", "4", "--size", "16", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            str(tmp_path / "d"),
+            "--classes",
+            "2",
+            "--train-per-class",
+            "1",
+            "--test-per-class",
+            "1",
+            "--frames",
+            "4",
+            "--size",
+            "16",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["classes"], summary["train"], summary["test"]) == (2, 2, 2)

@@ -55,12 +55,24 @@ def test_rotate_and_grey():
     assert grey[0].equal(grey[1]) and grey[1].equal(grey[2])
 
 
-def test_run_sampler_continues_epochs_and_resumes_mid_run():
+def test_run_batch_sampler_continues_epochs_and_resumes_mid_run():
+    from itertools import chain, islice
+
+    from vidkit.data.datasets import RunBatchSampler
+
+    run = list(islice(RunBatchSampler(10, seed=3, batch_size=4), 6))  # 2 whole batches (8 samples) per epoch
+    epochs = [list(EpochSampler(10, seed=3, epoch=e))[:8] for e in range(3)]
+    assert list(chain(*run)) == epochs[0] + epochs[1] + epochs[2]
+    assert list(islice(RunBatchSampler(10, seed=3, batch_size=4, start_step=3), 3)) == run[3:6]
+
+
+def test_without_drop_last_an_epoch_keeps_its_short_last_batch():
     from itertools import islice
 
-    from vidkit.data.datasets import RunSampler
+    from vidkit.data.datasets import RunBatchSampler
 
-    run = list(islice(RunSampler(10, seed=3, batch_size=4), 24))  # 2 batches (8 samples) per epoch
-    epochs = [list(EpochSampler(10, seed=3, epoch=e))[:8] for e in range(3)]
-    assert run == epochs[0] + epochs[1] + epochs[2]
-    assert list(islice(RunSampler(10, seed=3, batch_size=4, start_step=3), 12)) == run[12:24]
+    run = list(islice(RunBatchSampler(10, seed=3, batch_size=4, drop_last=False), 6))  # 4 + 4 + 2 per epoch
+    assert [len(b) for b in run] == [4, 4, 2, 4, 4, 2]
+    assert {e for _, e in run[2]} == {0} and {e for _, e in run[3]} == {1}  # never across epochs
+    assert sorted(i for b in run[:3] for i, _ in b) == list(range(10))
+    assert list(islice(RunBatchSampler(10, seed=3, batch_size=4, drop_last=False, start_step=4), 2)) == run[4:6]

@@ -13,7 +13,8 @@ import torch
 
 from tests.conftest import REPO
 from vidkit import checkpoint as ckpt
-from vidkit import extraction, pretraining
+from vidkit import extraction
+from vidkit import pretrain as pretraining
 from vidkit.engine import train
 from vidkit.io.annotations import load_split_lists
 from vidkit.methods.tce import TCE
@@ -27,8 +28,18 @@ def frames(synth_dir, tmp_path_factory):
 
 
 def _config(**overrides) -> pretraining.PretrainConfig:
-    base = dict(backbone="tiny2d", steps=8, log_every=1, batch_size=3, size=32, workers=0, lr=0.05, schedule="cosine",
-                split="all", method_options={"mining": True})
+    base = dict(
+        backbone="tiny2d",
+        steps=8,
+        log_every=1,
+        batch_size=3,
+        size=32,
+        workers=0,
+        lr=0.05,
+        schedule="cosine",
+        split="all",
+        method_options={"mining": True},
+    )
     return pretraining.PretrainConfig(**{**base, **overrides})
 
 
@@ -73,14 +84,16 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(frames, tmp_path, mon
     with pytest.raises(train.TrainingDivergedError, match="nan at step 5; the checkpoint of step 4 is kept"):
         pretraining.pretrain(frames, tmp_path / "c.pt", _config(checkpoint_every=2))
     saved = ckpt.load(tmp_path / "c.pt")
-    assert saved.training["step"] == 4 and all(torch.isfinite(v).all() for v in saved.backbone.values() if v.is_floating_point())
+    assert saved.training["step"] == 4 and all(
+        torch.isfinite(v).all() for v in saved.backbone.values() if v.is_floating_point()
+    )
 
 
 _DDP_SCRIPT = textwrap.dedent(
     """
     import sys, torch
     from pathlib import Path
-    from vidkit import pretraining
+    from vidkit import pretrain as pretraining
     from vidkit.engine import dist, train
 
     fit = train.fit
@@ -101,8 +114,22 @@ def test_two_process_ddp_ends_with_identical_weights(frames, tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(_DDP_SCRIPT)
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), str(frames), str(tmp_path)],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(script),
+            str(frames),
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
@@ -116,7 +143,9 @@ def test_two_process_ddp_ends_with_identical_weights(frames, tmp_path):
 def test_gradient_clipping_bounds_the_update(frames, tmp_path):
     """With a tiny clip norm and plain SGD, no parameter moves further than lr * clip."""
     start = pretraining.pretrain(frames, tmp_path / "a.pt", _config(steps=1, lr=0.0))
-    clipped = pretraining.pretrain(frames, tmp_path / "b.pt", _config(steps=1, lr=1.0, grad_clip=1e-3, schedule="constant", weight_decay=0.0))
+    clipped = pretraining.pretrain(
+        frames, tmp_path / "b.pt", _config(steps=1, lr=1.0, grad_clip=1e-3, schedule="constant", weight_decay=0.0)
+    )
     assert start.steps == clipped.steps == 1
     a, b = ckpt.load(tmp_path / "a.pt").backbone, ckpt.load(tmp_path / "b.pt").backbone
     moved = torch.sqrt(sum(((b[k] - a[k]) ** 2).sum() for k in a if k.endswith("weight") and "features" in k))

@@ -26,7 +26,9 @@ def test_ucf101_real_lists(shared_data):
 
 def test_ucf101_frame_counts_cover_the_lists(shared_data):
     a = ann.load_annotations(shared_data / "ucf101" / "splits", "ucf101")
-    counts = dict(line.split("\t") for line in (shared_data / "ucf101" / "frame_counts_split01.tsv").read_text().splitlines())
+    counts = dict(
+        line.split("\t") for line in (shared_data / "ucf101" / "frame_counts_split01.tsv").read_text().splitlines()
+    )
     keys = {ann.video_key(k) for k in counts}
     assert all(ann.video_key(v) in keys for split in ("train01", "test01") for v in a.splits[split])
 
@@ -119,8 +121,8 @@ def test_split_lists_roundtrip(tmp_path_factory, classes, videos, crlf, final_ne
 
     videos = [(f"v_{name}", label % len(classes)) for name, label in videos]
     write("classInd.txt", [f"{i + 1} {c}" for i, c in enumerate(classes)])
-    write("trainlist01.txt", [f"{classes[l]}/{v}.avi" + (f" {l + 1}" if with_numbers else "") for v, l in videos])
+    write("trainlist01.txt", [f"{classes[c]}/{v}.avi" + (f" {c + 1}" if with_numbers else "") for v, c in videos])
     a = ann.load_split_lists(folder)
     assert a.classes == classes
     assert a.splits["train01"] == [v for v, _ in videos]
-    assert all(a.label_of(v) == l for v, l in videos)
+    assert all(a.label_of(v) == c for v, c in videos)

@@ -43,9 +43,19 @@ def test_two_names_never_share_a_file(a, b):
     assert (ca == cb) == (a == b)
 
 
-@pytest.mark.parametrize("name, component", [("..", "%2E."), (".", "%2E"), ("a/b", "a%2Fb"), ("x\x00y", "x%00y"),
-                                               ("caf\udce9", "caf%E9"), ("50%", "50%25"), ("a\tb\nc", "a%09b%0Ac"),
-                                               ("v_Run_g01_c01", "v_Run_g01_c01")])
+@pytest.mark.parametrize(
+    "name, component",
+    [
+        ("..", "%2E."),
+        (".", "%2E"),
+        ("a/b", "a%2Fb"),
+        ("x\x00y", "x%00y"),
+        ("caf\udce9", "caf%E9"),
+        ("50%", "50%25"),
+        ("a\tb\nc", "a%09b%0Ac"),
+        ("v_Run_g01_c01", "v_Run_g01_c01"),
+    ],
+)
 def test_known_escapes(name, component):
     assert paths.safe_component(name) == component
 

@@ -64,9 +64,12 @@ def test_dataset_layout_and_determinism(tmp_path):
     synth.make_dataset(tmp_path / "b", config)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.mp4"))
     assert [str(p) for p in files] == [
-        "videos/MoveLeft/v_MoveLeft_g01_c01.mp4", "videos/MoveLeft/v_MoveLeft_g02_c01.mp4",
-        "videos/MoveLeft/v_MoveLeft_g03_c01.mp4", "videos/MoveRight/v_MoveRight_g01_c01.mp4",
-        "videos/MoveRight/v_MoveRight_g02_c01.mp4", "videos/MoveRight/v_MoveRight_g03_c01.mp4",
+        "videos/MoveLeft/v_MoveLeft_g01_c01.mp4",
+        "videos/MoveLeft/v_MoveLeft_g02_c01.mp4",
+        "videos/MoveLeft/v_MoveLeft_g03_c01.mp4",
+        "videos/MoveRight/v_MoveRight_g01_c01.mp4",
+        "videos/MoveRight/v_MoveRight_g02_c01.mp4",
+        "videos/MoveRight/v_MoveRight_g03_c01.mp4",
     ]
     for path in files:
         assert (tmp_path / "a" / path).read_bytes() == (tmp_path / "b" / path).read_bytes()

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from vidkit import checkpoint as ckpt
-from vidkit import pretraining
+from vidkit import pretrain as pretraining
 from vidkit.methods import method_class, method_names
 from vidkit.models import create_backbone
 
@@ -29,14 +29,24 @@ def _kill_at(step):
     def progress(done, total, loss, rate):
         if done == step:
             raise Killed  # as a kill after step `step - 1`'s checkpoint
+
     return progress
 
 
 def _run(frames, out, name, steps, resume=False, progress=None):
     cls = method_class(name)
-    config = pretraining.PretrainConfig(method=name, backbone=TINY[cls.backbone_dims], steps=steps, batch_size=3,
-                                        size=32, clip_len=4 if cls.backbone_dims == 3 else None, workers=0,
-                                        checkpoint_every=2, log_every=1, seed=3)
+    config = pretraining.PretrainConfig(
+        method=name,
+        backbone=TINY[cls.backbone_dims],
+        steps=steps,
+        batch_size=3,
+        size=32,
+        clip_len=4 if cls.backbone_dims == 3 else None,
+        workers=0,
+        checkpoint_every=2,
+        log_every=1,
+        seed=3,
+    )
     return pretraining.pretrain(frames, out, config, resume=resume, progress=progress)
 
 
@@ -72,3 +82,15 @@ def test_every_method_declares_itself(name):
     assert dataclasses.is_dataclass(cls.Options) and cls.defaults.batch_size > 0
     for field in dataclasses.fields(cls.Options):
         assert field.metadata.get("help"), f"{name}: option {field.name} has no help text"
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_every_dataset_yields_the_declared_sample(name, synth_frames):
+    from vidkit.data.samples import check_sample
+    from vidkit.io.frame_store import FrameStore
+
+    cls = method_class(name)
+    config = pretraining.PretrainConfig(method=name, size=32, clip_len=4).resolved()
+    store = FrameStore(synth_frames)
+    dataset = cls.build_dataset(store, [0, 1, 2], config.recipe(), cls.Options(), 0)
+    check_sample(cls.sample, dataset[(0, 0)].keys())

@@ -16,10 +16,10 @@ from vidkit.cli.app import app
 from vidkit.data.datasets import ClipPairDataset
 from vidkit.errors import UsageError
 from vidkit.io.features import read_features
-from vidkit.io.store import FrameStore
+from vidkit.io.frame_store import FrameStore
 from vidkit.methods.iic import CMC, IIC, CMCOptions, IICOptions, contrast_scores
-from vidkit.methods.options import parse_options
 from vidkit.methods.intra_negatives import repeat_frame, shuffle_frames, swap_chunks
+from vidkit.methods.options import parse_options
 
 
 class Constant(nn.Module):
@@ -79,7 +79,9 @@ def test_l2_normalize_scores_unit_embeddings():
     """`--l2-normalize`: a feature of norm 3 scores as its unit vector (tied logits give the same
     chance loss whatever the norm), and the bank receives the unit vector."""
     u = torch.tensor([0.6, 0.8, 0.0, 0.0])
-    raw, unit = (IIC(Constant(u * 3), num_videos=10, options=IICOptions(negatives=16, normalize=n)) for n in (False, True))
+    raw, unit = (
+        IIC(Constant(u * 3), num_videos=10, options=IICOptions(negatives=16, normalize=n)) for n in (False, True)
+    )
     for method in (raw, unit):
         for bank in (method.bank1, method.bank2, method.bank_intra):
             bank.rows.copy_(u.expand_as(bank.rows))
@@ -143,8 +145,18 @@ def test_full_shuffle_is_a_permutation_and_never_the_identity():
 
 def test_clip_pair_views_share_the_crop_and_the_residual_is_the_frame_difference(synth_frames):
     store = FrameStore(synth_frames)
-    dataset = ClipPairDataset(store, np.arange(4), clip_len=6, stride=1, size=24, resize=(28, 36), view2="res",
-                              seed=0, mean=(0.0,) * 3, std=(1.0,) * 3)
+    dataset = ClipPairDataset(
+        store,
+        np.arange(4),
+        clip_len=6,
+        stride=1,
+        size=24,
+        resize=(28, 36),
+        view2="res",
+        seed=0,
+        mean=(0.0,) * 3,
+        std=(1.0,) * 3,
+    )
     sample = dataset[(1, 0)]
     view1, view2 = sample["view1"], sample["view2"]
     assert view1.shape == view2.shape == (3, 6, 24, 24)
@@ -156,8 +168,18 @@ def test_clip_pair_views_share_the_crop_and_the_residual_is_the_frame_difference
 
 
 def test_flow_view_is_one_component_on_three_channels(synth_frames):
-    dataset = ClipPairDataset(FrameStore(synth_frames), np.arange(4), clip_len=4, stride=1, size=24, resize=(28, 36),
-                              view2="u", seed=0, mean=(0.0,) * 3, std=(1.0,) * 3)
+    dataset = ClipPairDataset(
+        FrameStore(synth_frames),
+        np.arange(4),
+        clip_len=4,
+        stride=1,
+        size=24,
+        resize=(28, 36),
+        view2="u",
+        seed=0,
+        mean=(0.0,) * 3,
+        std=(1.0,) * 3,
+    )
     view2 = dataset[(0, 0)]["view2"]
     assert view2.shape == (3, 4, 24, 24) and torch.equal(view2[0], view2[1]) and torch.equal(view2[0], view2[2])
 
@@ -172,21 +194,45 @@ def test_bad_options_are_clear_errors():
     with pytest.raises(UsageError, match="expected an integer"):
         parse_options(IICOptions, {"negatives": "many"}, "iic")
     assert parse_options(CMCOptions, {"intra_negatives": "none"}, "cmc").intra_negatives is None
-    assert parse_options(IICOptions, {"normalize": "true", "negatives": "8"}, "iic") == IICOptions(normalize=True, negatives=8)
+    assert parse_options(IICOptions, {"normalize": "true", "negatives": "8"}, "iic") == IICOptions(
+        normalize=True, negatives=8
+    )
 
 
 def _pretrain(runner, frames, out, *extra):
-    return runner.invoke(app, ["pretrain", str(frames), "-o", str(out), "--steps", "2", "--batch-size", "3",
-                               "--size", "32", "--clip-len", "8", "--workers", "0", "--json", *extra])
+    return runner.invoke(
+        app,
+        [
+            "pretrain",
+            str(frames),
+            "-o",
+            str(out),
+            "--steps",
+            "2",
+            "--batch-size",
+            "3",
+            "--size",
+            "32",
+            "--clip-len",
+            "8",
+            "--workers",
+            "0",
+            "--json",
+            *extra,
+        ],
+    )
 
 
-@pytest.mark.parametrize(("backbone", "extra"), [
-    ("r3d", ["--method", "iic", "--view2", "res", "--neg", "repeat"]),
-    ("r21d", ["--method", "iic", "--neg", "shuffle"]),
-    ("c3d", ["--method", "iic", "--view2", "u", "--neg", "shuffle-full"]),
-    ("r3d_18", ["--method", "cmc", "--view2", "v", "--separate-models"]),
-    ("tiny", ["--method", "iic", "--view2", "rgb", "--loss", "nce", "--l2-normalize"]),
-])
+@pytest.mark.parametrize(
+    ("backbone", "extra"),
+    [
+        ("r3d", ["--method", "iic", "--view2", "res", "--neg", "repeat"]),
+        ("r21d", ["--method", "iic", "--neg", "shuffle"]),
+        ("c3d", ["--method", "iic", "--view2", "u", "--neg", "shuffle-full"]),
+        ("r3d_18", ["--method", "cmc", "--view2", "v", "--separate-models"]),
+        ("tiny", ["--method", "iic", "--view2", "rgb", "--loss", "nce", "--l2-normalize"]),
+    ],
+)
 def test_every_backbone_pretrains_and_embeds_with_both_poolings(runner, synth_frames, tmp_path, backbone, extra):
     result = _pretrain(runner, synth_frames, tmp_path / "m.pt", "--backbone", backbone, *extra)
     assert result.exit_code == 0, result.stderr
@@ -199,8 +245,27 @@ def test_every_backbone_pretrains_and_embeds_with_both_poolings(runner, synth_fr
     widths = {}
     for pooling in ("avg", "iic"):
         out = tmp_path / f"{pooling}.h5"
-        result = runner.invoke(app, ["embed", str(tmp_path / "m.pt"), str(synth_frames), "-o", str(out), "--split", "test01",
-                                     "--clips-per-video", "2", "--pooling", pooling, "--modality", "res", "--workers", "0", "--json"])
+        result = runner.invoke(
+            app,
+            [
+                "embed",
+                str(tmp_path / "m.pt"),
+                str(synth_frames),
+                "-o",
+                str(out),
+                "--split",
+                "test01",
+                "--clips-per-video",
+                "2",
+                "--pooling",
+                pooling,
+                "--modality",
+                "res",
+                "--workers",
+                "0",
+                "--json",
+            ],
+        )
         assert result.exit_code == 0, result.stderr
         features = read_features(out)
         assert len(features) == 6 and np.isfinite(features.features).all() and features.config["pooling"] == pooling
@@ -209,8 +274,8 @@ def test_every_backbone_pretrains_and_embeds_with_both_poolings(runner, synth_fr
 
 
 def test_iic_pooling_of_r3d_is_the_9216_wide_retrieval_feature():
-    from vidkit.embedding import clip_features
     from vidkit.models import create_backbone
+    from vidkit.models.pooling import clip_features
 
     model = create_backbone("r3d").eval()
     with torch.no_grad():
@@ -220,5 +285,7 @@ def test_iic_pooling_of_r3d_is_the_9216_wide_retrieval_feature():
 def test_flow_view_needs_a_store_with_flow(runner, synth_dir, tmp_path):
     frames = tmp_path / "f.h5"
     assert runner.invoke(app, ["extract-frames", str(synth_dir / "videos"), "-o", str(frames)]).exit_code == 0
-    result = _pretrain(runner, frames, tmp_path / "m.pt", "--method", "iic", "--backbone", "tiny", "--view2", "u", "--split", "all")
+    result = _pretrain(
+        runner, frames, tmp_path / "m.pt", "--method", "iic", "--backbone", "tiny", "--view2", "u", "--split", "all"
+    )
     assert result.exit_code == 1 and "needs flow" in result.stderr

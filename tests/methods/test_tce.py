@@ -8,14 +8,15 @@ import pytest
 import torch
 
 from vidkit import checkpoint as ckpt
-from vidkit import extraction, pretraining
+from vidkit import extraction
+from vidkit import pretrain as pretraining
 from vidkit.data import transforms
 from vidkit.errors import UsageError
 from vidkit.io.annotations import load_split_lists
-from vidkit.io.store import FrameStore
+from vidkit.io.frame_store import FrameStore
 from vidkit.io.synth import SynthConfig, make_dataset
-from vidkit.methods.losses import info_nce
 from vidkit.methods import create_method
+from vidkit.methods.losses import info_nce
 from vidkit.methods.tce import TCE, TCEOptions
 from vidkit.models import create_backbone
 
@@ -26,8 +27,13 @@ def _tce(**options) -> TCE:
 
 
 def _batch(size=4) -> dict[str, torch.Tensor]:
-    return {"anchor": torch.randn(size, 3, 16, 16), "positive": torch.randn(size, 3, 16, 16),
-            "rotated": torch.randn(size, 3, 16, 16), "rotation": torch.randint(0, 4, (size,)), "index": torch.arange(size)}
+    return {
+        "anchor": torch.randn(size, 3, 16, 16),
+        "positive": torch.randn(size, 3, 16, 16),
+        "rotated": torch.randn(size, 3, 16, 16),
+        "rotation": torch.randint(0, 4, (size,)),
+        "index": torch.arange(size),
+    }
 
 
 def test_mining_threshold_rises_from_low_to_high():
@@ -37,7 +43,9 @@ def test_mining_threshold_rises_from_low_to_high():
     for progress in (0.0, 0.1, 0.5, 1.0):
         method.progress.fill_(progress)
         values.append(method.mining_threshold())
-    assert values == pytest.approx([-1.0, -1 + 2 * (1 - math.exp(-0.5)), -1 + 2 * (1 - math.exp(-2.5)), -1 + 2 * (1 - math.exp(-5))])
+    assert values == pytest.approx(
+        [-1.0, -1 + 2 * (1 - math.exp(-0.5)), -1 + 2 * (1 - math.exp(-2.5)), -1 + 2 * (1 - math.exp(-5))]
+    )
     assert values == sorted(values)
 
 
@@ -123,9 +131,18 @@ def test_tce_makes_held_out_videos_temporally_coherent(tmp_path):
     compared with the same net at random init (the TCE objective, measured on fixed held-out pairs)."""
     make_dataset(tmp_path / "synth", SynthConfig(classes=8, train_per_class=8, test_per_class=4, frames=32, size=64))
     frames = tmp_path / "frames.h5"
-    extraction.extract_frames([tmp_path / "synth" / "videos"], frames, annotations=load_split_lists(tmp_path / "synth" / "splits"))
-    config = pretraining.PretrainConfig(backbone="resnet18", steps=100, batch_size=16, size=64, workers=0,
-                                        schedule="cosine", method_options={"rotation": False})
+    extraction.extract_frames(
+        [tmp_path / "synth" / "videos"], frames, annotations=load_split_lists(tmp_path / "synth" / "splits")
+    )
+    config = pretraining.PretrainConfig(
+        backbone="resnet18",
+        steps=100,
+        batch_size=16,
+        size=64,
+        workers=0,
+        schedule="cosine",
+        method_options={"rotation": False},
+    )
     pretraining.pretrain(frames, tmp_path / "tce.pt", config)
     store = FrameStore(frames)
     test_videos = store.split("test01")

@@ -27,9 +27,13 @@ def test_contract(name):
 
 @pytest.mark.parametrize(
     "name,reference",
-    [("resnet18", torchvision.models.resnet18), ("resnet50", torchvision.models.resnet50),
-     ("r3d_18", torchvision.models.video.r3d_18), ("mc3_18", torchvision.models.video.mc3_18),
-     ("r2plus1d_18", torchvision.models.video.r2plus1d_18)],
+    [
+        ("resnet18", torchvision.models.resnet18),
+        ("resnet50", torchvision.models.resnet50),
+        ("r3d_18", torchvision.models.video.r3d_18),
+        ("mc3_18", torchvision.models.video.mc3_18),
+        ("r2plus1d_18", torchvision.models.video.r2plus1d_18),
+    ],
 )
 def test_weights_load_into_torchvision(name, reference):
     """Same parameters as torchvision's net less its fc, and a strict load with only fc.* missing."""
@@ -62,3 +66,33 @@ def test_frames_as_channels_for_2d_nets():
 def test_unknown_backbone():
     with pytest.raises(VidkitError, match="unknown backbone 'resnet9'"):
         create_backbone("resnet9")
+
+
+def test_r21d_is_iics_r2plus1d():
+    """VCOP/IIC's factorised widths (iic.md 7.3): stem 83; each block's second conv sized for its own
+    planes (144/288/576/1152, where torchvision's block reuses the first conv's 230/460/921);
+    factorised shortcuts 42/85/170; 14.37 M parameters as IIC's."""
+    net = create_backbone("r21d")
+    assert net.stem[0].out_channels == 83
+    assert [layer[0].conv2[0][0].out_channels for layer in (net.layer1, net.layer2, net.layer3, net.layer4)] == [
+        144,
+        288,
+        576,
+        1152,
+    ]
+    assert [layer[0].conv1[0][0].out_channels for layer in (net.layer1, net.layer2, net.layer3, net.layer4)] == [
+        144,
+        230,
+        460,
+        921,
+    ]
+    assert [layer[0].downsample[0][0].out_channels for layer in (net.layer2, net.layer3, net.layer4)] == [42, 85, 170]
+    assert round(sum(p.numel() for p in net.parameters()) / 1e6, 2) == 14.37
+
+
+def test_registry_kinds_match_the_nets():
+    from vidkit.models import BACKBONES
+
+    for name, spec in BACKBONES.items():
+        net = create_backbone(name)
+        assert net.dims == spec.dims and (spec.dims == 3) == (spec.recipe.clip_len > 1), name

@@ -132,7 +132,7 @@ class FaultServer:
         try:
             if slow:
                 for offset in range(0, len(body), 4096):
-                    handler.wfile.write(body[offset:offset + 4096])
+                    handler.wfile.write(body[offset : offset + 4096])
                     handler.wfile.flush()
                     time.sleep(self.slow_pause)
             else:
@@ -150,7 +150,7 @@ class FaultServer:
     def _feed(self, handler, query: str) -> None:
         items = "".join(
             f"<item><title>{escape(guid)}</title><guid>{escape(guid)}</guid>"
-            f"<enclosure url=\"{escape(self.base + path)}\" type=\"video/mp4\"/>"
+            f'<enclosure url="{escape(self.base + path)}" type="video/mp4"/>'
             f"<itunes:duration>{duration:g}</itunes:duration></item>"
             for guid, path, duration in self.feeds.get(query, [])
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidkit.io.store import FrameStore
+from vidkit.io.frame_store import FrameStore
 from vidkit.scrape.cache import CacheConfig, cache
 from vidkit.scrape.download import DownloadOptions
 from vidkit.scrape.ledger import read_ledger
@@ -56,8 +56,14 @@ def test_filters_crop_drop_and_record_reasons(server, made_clip_paths, tmp_path)
         assert {store.video(int(i)).id for i in store.split("val")} == {"good", "letterboxed"}
     assert not (tmp_path / "frames.h5.downloads").exists()
     statuses = {r["id"]: r["status"] for r in read_ledger(tmp_path / "frames.h5.ledger.jsonl")}
-    assert statuses == {"good": "cached", "blank": "dropped", "duplicated": "dropped", "blank_then_good": "cached",
-                        "letterboxed": "cached", "missing": "failed"}
+    assert statuses == {
+        "good": "cached",
+        "blank": "dropped",
+        "duplicated": "dropped",
+        "blank_then_good": "cached",
+        "letterboxed": "cached",
+        "missing": "failed",
+    }
 
 
 def test_stored_frames_are_the_source_frames_they_name(server, made_clip_paths, tmp_path):
@@ -80,8 +86,11 @@ def test_max_side_shrinks_large_frames(server, tmp_path):
 
 
 def test_a_rerun_skips_cached_and_dropped_videos_and_retries_transient_failures(server, tmp_path):
-    targets = [Target("good", server.url("ok", "good")), Target("blank", server.url("ok", "blank")),
-               Target("flaky", server.url("500-1", "good"))]
+    targets = [
+        Target("good", server.url("ok", "good")),
+        Target("blank", server.url("ok", "blank")),
+        Target("flaky", server.url("500-1", "good")),
+    ]
     no_retry = DownloadOptions(backoff=0.01, retries=0)
     first = cache(targets, tmp_path / "f.h5", config=DENSE, options=no_retry)
     assert (first.cached, first.dropped, first.pending) == (1, 1, 1)
@@ -109,9 +118,14 @@ def test_one_shot_keeps_runs_within_one_shot(tmp_path):
         frames.append(base)
     path = tmp_path / "cuts.mp4"
     write_video(path, np.stack(frames), fps=25)
-    config = CacheConfig(sample_every=1, max_frames=12, frames=4, tries=1, one_shot=True, min_changed=0.0, min_edges=0.0)
+    config = CacheConfig(
+        sample_every=1, max_frames=12, frames=4, tries=1, one_shot=True, min_changed=0.0, min_edges=0.0
+    )
     with pytest.raises(Dropped, match="no_single_shot"):
         choose_frames(path, config, np.random.default_rng(0))
-    plain = choose_frames(path, CacheConfig(sample_every=1, max_frames=12, frames=4, tries=1, min_changed=0.0, min_edges=0.0),
-                          np.random.default_rng(0))
+    plain = choose_frames(
+        path,
+        CacheConfig(sample_every=1, max_frames=12, frames=4, tries=1, min_changed=0.0, min_edges=0.0),
+        np.random.default_rng(0),
+    )
     assert len(plain.frames) == 4

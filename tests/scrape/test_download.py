@@ -52,14 +52,22 @@ def test_injected_faults_are_retried_or_given_up_and_every_attempt_is_ledgered(s
     for video_id, clip in (("ok", "carphone_pristine"), ("limited", "bikes"), ("cut", "carphone_pristine")):
         assert (tmp_path / "out" / f"{video_id}.mp4").read_bytes() == real_clips[clip].read_bytes()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "cut.mp4", "flaky.mp4", "ledger.jsonl", "limited.mp4", "ok.mp4"]
+        "cut.mp4",
+        "flaky.mp4",
+        "ledger.jsonl",
+        "limited.mp4",
+        "ok.mp4",
+    ]
     # The retry after the cut connection resumed the partial file instead of starting over.
     assert any(path == "/cut/carphone_pristine.mp4" and rng and rng != "bytes=0-" for path, rng in server.requests)
 
 
 def test_a_rerun_downloads_nothing_done_or_failed_for_good_and_retries_transient_failures(server, tmp_path):
-    targets = [Target("ok", server.url("ok", "bikes")), Target("gone", server.url("404", "bikes")),
-               Target("flaky", server.url("500-1", "carphone_pristine"))]
+    targets = [
+        Target("ok", server.url("ok", "bikes")),
+        Target("gone", server.url("404", "bikes")),
+        Target("flaky", server.url("500-1", "carphone_pristine")),
+    ]
     no_retry = DownloadOptions(backoff=0.01, retries=0)
     first = download(targets, tmp_path / "out", options=no_retry)
     assert (first.downloaded, first.failed, first.pending) == (1, 1, 1)
@@ -134,8 +142,14 @@ def test_a_rerun_after_kill_9_resumes_without_downloading_again(server, tmp_path
     assert _history(out / "ledger.jsonl") == {"carphone_pristine": [("done", None)]}
     first_hits = server.hits("/ok/carphone_pristine")
     server.slow_pause = 0.0
-    result = download([Target("carphone_pristine", server.url("ok", "carphone_pristine")),
-                       Target("bikes", server.url("slow", "bikes"))], out, options=FAST)
+    result = download(
+        [
+            Target("carphone_pristine", server.url("ok", "carphone_pristine")),
+            Target("bikes", server.url("slow", "bikes")),
+        ],
+        out,
+        options=FAST,
+    )
     assert (result.skipped, result.downloaded) == (1, 1)
     assert server.hits("/ok/carphone_pristine") == first_hits
     ranges = [r for path, r in server.requests if path == "/slow/bikes.mp4" and r]
@@ -149,8 +163,12 @@ def test_cookies_are_sent_and_the_users_file_is_never_rewritten(server, tmp_path
     cookies.write_text(text)
     before = cookies.stat().st_mtime_ns
     options = DownloadOptions(backoff=0.01, cookies=cookies)
-    result = download([Target(f"v{i}", server.url("ok", "carphone_pristine")) for i in range(4)], tmp_path / "out",
-                      options=options, workers=4)
+    result = download(
+        [Target(f"v{i}", server.url("ok", "carphone_pristine")) for i in range(4)],
+        tmp_path / "out",
+        options=options,
+        workers=4,
+    )
     assert result.downloaded == 4
     assert server.cookies and all(c == "session=secret-value" for c in server.cookies)
     assert cookies.read_text() == text and cookies.stat().st_mtime_ns == before
@@ -161,8 +179,11 @@ def test_a_file_that_is_not_a_cookie_jar_is_a_usage_error(tmp_path):
 
     (tmp_path / "cookies.txt").write_text("session=abc; other=def\n")
     with pytest.raises(UsageError, match="Netscape"):
-        download([Target("x", "http://127.0.0.1:9/x.mp4")], tmp_path / "out",
-                 options=DownloadOptions(cookies=tmp_path / "cookies.txt"))
+        download(
+            [Target("x", "http://127.0.0.1:9/x.mp4")],
+            tmp_path / "out",
+            options=DownloadOptions(cookies=tmp_path / "cookies.txt"),
+        )
 
 
 def test_the_thread_map_keeps_order_and_bounds_what_is_in_flight():

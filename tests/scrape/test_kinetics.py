@@ -59,18 +59,21 @@ def test_clips_are_cut_laid_out_and_reported_per_class(server, tmp_path):
 def test_the_layout_is_what_extract_frames_kinetics_reads(server, tmp_path):
     from vidkit import extraction
     from vidkit.io.annotations import load_annotations
-    from vidkit.io.store import FrameStore, StoreConfig
+    from vidkit.io.frame_store import FrameStore, StoreConfig
 
     out = tmp_path / "k400"
     download_kinetics(parse_csv(CSV, "k.csv", "x")[:3], out, url_template=server.base + "/ok/{id}.mp4", options=FAST)
     annotations = load_annotations(out / "annotations", "kinetics")
-    extraction.extract_frames([out / "videos"], tmp_path / "k.h5", config=StoreConfig(short_side=32, max_frames=8),
-                              annotations=annotations)
+    extraction.extract_frames(
+        [out / "videos"], tmp_path / "k.h5", config=StoreConfig(short_side=32, max_frames=8), annotations=annotations
+    )
     with FrameStore(tmp_path / "k.h5") as store:
         records = {store.video(i).id: store.video(i) for i in range(store.summary()["videos"])}
         assert set(records) == {"bikes_000002_000005", "bikes_000005_000008", "carphone_pristine_000001_000003"}
         labels = {vid: r.label for vid, r in records.items()}
-        assert labels["bikes_000002_000005"] == labels["bikes_000005_000008"] != labels["carphone_pristine_000001_000003"]
+        assert (
+            labels["bikes_000002_000005"] == labels["bikes_000005_000008"] != labels["carphone_pristine_000001_000003"]
+        )
         assert min(labels.values()) >= 0
         assert {store.video(int(i)).id for i in store.split("val")} == {"carphone_pristine_000001_000003"}
 

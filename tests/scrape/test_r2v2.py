@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vidkit.errors import AnnotationError
-from vidkit.io.store import FrameStore
+from vidkit.io.frame_store import FrameStore
 from vidkit.scrape.download import DownloadOptions
 from vidkit.scrape.r2v2 import frame_path, parse_ids, recreate, shard_folder
 from vidkit.scrape.targets import parse_shard, take_shard
@@ -40,8 +40,9 @@ def test_folders_hold_exactly_the_listed_frames(server, real_clips, tmp_path):
     from vidkit.io import video
 
     out = tmp_path / "r2v2"
-    result = recreate(parse_ids(LISTING), out, layout="folders", url_template=server.base + "/ok/{id}.mp4",
-                      options=FAST)
+    result = recreate(
+        parse_ids(LISTING), out, layout="folders", url_template=server.base + "/ok/{id}.mp4", options=FAST
+    )
     assert (result.available, result.missing_frames, result.unavailable) == (1, 1, 1)
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
     assert names == ["bi/bikes_000000.jpg", "bi/bikes_000100.jpg", "bi/bikes_000200.jpg", "bi/bikes_000249.jpg"]
@@ -52,7 +53,9 @@ def test_folders_hold_exactly_the_listed_frames(server, real_clips, tmp_path):
     assert np.abs(stored - source).mean() < 4
     assert np.abs(stored[1:] - source[:-1]).mean() > 10  # and not some other frames
     report = json.loads((out / "availability.json").read_text())
-    assert report["listed"] == 3 and report["available"] == 1 and report["errors"] == {"missing_frames": 1, "not_found": 1}
+    assert (
+        report["listed"] == 3 and report["available"] == 1 and report["errors"] == {"missing_frames": 1, "not_found": 1}
+    )
     assert not (out / ".downloads").exists()
     # A rerun neither downloads the done video nor retries the permanent failures.
     hits = len(server.requests)
@@ -62,8 +65,9 @@ def test_folders_hold_exactly_the_listed_frames(server, real_clips, tmp_path):
 
 def test_a_frame_store_keeps_the_frame_numbers(server, tmp_path):
     store_path = tmp_path / "r2v2.h5"
-    result = recreate(parse_ids(LISTING[:1]), store_path, url_template=server.base + "/ok/{id}.mp4", options=FAST,
-                      max_side=320)
+    result = recreate(
+        parse_ids(LISTING[:1]), store_path, url_template=server.base + "/ok/{id}.mp4", options=FAST, max_side=320
+    )
     assert result.new == 1
     with FrameStore(store_path) as store:
         record = store.video(0)

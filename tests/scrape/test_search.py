@@ -14,10 +14,12 @@ from vidkit.scrape.targets import parse_targets
 @pytest.fixture
 def feed_server(server):
     """The fault server's RSS feeds stand in for search result pages (yt-dlp reads them flat, as a playlist)."""
-    server.feeds.update({
-        "cats": [("vidA", "/ok/good.mp4", 30), ("vidLong", "/ok/bikes.mp4", 900), ("vidB", "/ok/blank.mp4", 12)],
-        "dogs": [("vidA", "/ok/good.mp4", 30), ("vidC", "/ok/letterboxed.mp4", 5)],
-    })
+    server.feeds.update(
+        {
+            "cats": [("vidA", "/ok/good.mp4", 30), ("vidLong", "/ok/bikes.mp4", 900), ("vidB", "/ok/blank.mp4", 12)],
+            "dogs": [("vidA", "/ok/good.mp4", 30), ("vidC", "/ok/letterboxed.mp4", 5)],
+        }
+    )
     return server
 
 
@@ -38,7 +40,8 @@ def test_ids_are_deduplicated_with_every_query_that_found_them(feed_server, tmp_
     assert sorted(row["split"] for row in rows.values()) == ["train", "val", "val"]  # round(0.5 * 3) = 2
     # The TSV feeds `download` and `cache` directly.
     assert {t.id: t.split for t in parse_targets((tmp_path / "urls.tsv").read_text().splitlines())} == {
-        k: v["split"] for k, v in rows.items()}
+        k: v["split"] for k, v in rows.items()
+    }
 
 
 def test_per_query_and_any_duration(feed_server, tmp_path):
@@ -55,8 +58,13 @@ def test_a_failing_query_is_skipped_and_all_failing_is_an_error(feed_server, tmp
 
 
 def test_one_video_per_channel():
-    entries = [{"id": "a", "channel_id": "c1"}, {"id": "b", "channel_id": "c1"}, {"id": "c", "channel_id": "c2"},
-               {"id": "d"}, {"id": "e"}]
+    entries = [
+        {"id": "a", "channel_id": "c1"},
+        {"id": "b", "channel_id": "c1"},
+        {"id": "c", "channel_id": "c2"},
+        {"id": "d"},
+        {"id": "e"},
+    ]
     assert [e["id"] for e in one_per_channel(entries)] == ["a", "c", "d", "e"]
 
 

@@ -9,8 +9,15 @@ from vidkit.scrape.targets import Target, id_from_url, parse_shard, parse_target
 
 
 def test_ids_urls_and_comments():
-    lines = ["# a comment", "dQw4w9WgXcQ", "https://www.youtube.com/watch?v=abc-_123456&t=4", "https://youtu.be/XYZ",
-             "http://127.0.0.1:8000/ok/clip%20one.mp4", "", "dQw4w9WgXcQ"]
+    lines = [
+        "# a comment",
+        "dQw4w9WgXcQ",
+        "https://www.youtube.com/watch?v=abc-_123456&t=4",
+        "https://youtu.be/XYZ",
+        "http://127.0.0.1:8000/ok/clip%20one.mp4",
+        "",
+        "dQw4w9WgXcQ",
+    ]
     targets = parse_targets(lines)
     assert [t.id for t in targets] == ["dQw4w9WgXcQ", "abc-_123456", "XYZ", "clip one"]
     assert targets[0].url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
@@ -24,7 +31,7 @@ def test_template_quotes_hostile_ids():
 
 
 def test_search_tsv_is_read_by_its_header():
-    lines = ["id\tsplit\turl\tqueries", "a1\ttrain\thttp://x/a1.mp4\t[\"q\"]", "b2\tval\thttp://x/b2.mp4\t[\"q\"]"]
+    lines = ["id\tsplit\turl\tqueries", 'a1\ttrain\thttp://x/a1.mp4\t["q"]', 'b2\tval\thttp://x/b2.mp4\t["q"]']
     assert parse_targets(lines) == [Target("a1", "http://x/a1.mp4", "train"), Target("b2", "http://x/b2.mp4", "val")]
 
 

@@ -50,15 +50,29 @@ def main() -> None:
             store_mb = os.path.getsize(Path(tmp) / "frames.h5") / 1e6
     finally:
         server.stop()
-    print(json.dumps({
-        "videos": args.videos, "workers": args.workers, "cpus": os.cpu_count(),
-        "download": {"downloaded": downloaded.downloaded, "seconds": round(download_s, 2),
-                     "videos_per_s": round(downloaded.downloaded / download_s, 2),
-                     "mb_per_s": round(downloaded.bytes / 1e6 / download_s, 1)},
-        "cache": {"cached": cached.cached, "dropped": cached.dropped, "frames": cached.frames,
-                  "seconds": round(cache_s, 2), "videos_per_s": round(cached.cached / cache_s, 2),
-                  "store_mb": round(store_mb, 2)},
-    }))
+    print(
+        json.dumps(
+            {
+                "videos": args.videos,
+                "workers": args.workers,
+                "cpus": os.cpu_count(),
+                "download": {
+                    "downloaded": downloaded.downloaded,
+                    "seconds": round(download_s, 2),
+                    "videos_per_s": round(downloaded.downloaded / download_s, 2),
+                    "mb_per_s": round(downloaded.bytes / 1e6 / download_s, 1),
+                },
+                "cache": {
+                    "cached": cached.cached,
+                    "dropped": cached.dropped,
+                    "frames": cached.frames,
+                    "seconds": round(cache_s, 2),
+                    "videos_per_s": round(cached.cached / cache_s, 2),
+                    "store_mb": round(store_mb, 2),
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,18 @@ from vidkit.checkpoint.recipe import IMAGENET_MEAN, IMAGENET_STD, InputRecipe, s
 from vidkit.errors import CheckpointFormatError, NonFiniteError
 
 __all__ = [
-    "FORMAT", "IMAGENET_MEAN", "IMAGENET_STD", "Checkpoint", "CheckpointFormatError", "InputRecipe", "NonFiniteError",
-    "clean_state_dict", "describe", "load", "load_strict", "non_finite", "save", "scaled_resize",
+    "FORMAT",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "Checkpoint",
+    "CheckpointFormatError",
+    "InputRecipe",
+    "NonFiniteError",
+    "clean_state_dict",
+    "describe",
+    "load",
+    "load_strict",
+    "non_finite",
+    "save",
+    "scaled_resize",
 ]

@@ -33,8 +33,10 @@ class LoadedBackbone:
     @property
     def source(self) -> dict:
         """What made the features or the classifier, for the record in an output's config."""
-        return {"checkpoint": str(self.checkpoint_path) if self.checkpoint_path is not None else None, "backbone": self.name}
-
+        return {
+            "checkpoint": str(self.checkpoint_path) if self.checkpoint_path is not None else None,
+            "backbone": self.name,
+        }
 
 
 def widen_first_conv(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
@@ -44,13 +46,19 @@ def widen_first_conv(state: dict[str, torch.Tensor], model: nn.Module) -> dict[s
     fitted = dict(state)
     for key, value in state.items():
         target = own.get(key)
-        if target is not None and value.dim() >= 4 and target.shape[1] != value.shape[1] and target.shape[1] % value.shape[1] == 0:
+        if (
+            target is not None
+            and value.dim() >= 4
+            and target.shape[1] != value.shape[1]
+            and target.shape[1] % value.shape[1] == 0
+        ):
             fitted[key] = value.repeat(1, target.shape[1] // value.shape[1], *([1] * (value.dim() - 2)))
     return fitted
 
 
-def load_backbone(checkpoint: Path | None = None, name: str | None = None, *, seed: int = 0,
-                  in_channels: int | None = None) -> LoadedBackbone:
+def load_backbone(
+    checkpoint: Path | None = None, name: str | None = None, *, seed: int = 0, in_channels: int | None = None
+) -> LoadedBackbone:
     """The backbone of `checkpoint`, or a random-init `name` seeded by `seed`.
 
     `in_channels` (say 15 for a stack of 5 differences) builds the net with a wider first

@@ -79,7 +79,7 @@ def clean_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     for key, value in state.items():
         for prefix in ("module.", "_orig_mod."):
             while key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
         cleaned[key] = value.detach().cpu() if isinstance(value, torch.Tensor) else value
     return cleaned
 
@@ -165,14 +165,18 @@ def load(path: str | Path) -> Checkpoint:
         ) from None
     except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointFormatError(f"{path} is not a readable checkpoint (truncated or foreign file: {reason[:160]})") from None
+        raise CheckpointFormatError(
+            f"{path} is not a readable checkpoint (truncated or foreign file: {reason[:160]})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointFormatError(f"{path} is not a vidkit checkpoint (format {found!r}; expected {FORMAT!r})")
     # The weights a later command uses; a run's other state is checked when it is written.
     bad = non_finite({k: payload.get(k) for k in ("backbone", "head")})
     if bad:
-        raise NonFiniteError(f"{path} holds NaN or infinite values in {_name_few(bad)} (a diverged run); it cannot be used")
+        raise NonFiniteError(
+            f"{path} holds NaN or infinite values in {_name_few(bad)} (a diverged run); it cannot be used"
+        )
     return Checkpoint(
         backbone_name=payload["backbone_name"],
         backbone_kwargs=payload["backbone_kwargs"],

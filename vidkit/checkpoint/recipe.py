@@ -29,15 +29,28 @@ class InputRecipe:
     resize: tuple[int, int] | None = None  # frames resized to (h, w) before cropping (IIC: 128x171); None: short side
 
     def to_dict(self) -> dict:
-        return {"clip_len": self.clip_len, "stride": self.stride, "size": self.size, "modality": self.modality,
-                "mean": list(self.mean), "std": list(self.std), "resize": list(self.resize) if self.resize else None}
+        return {
+            "clip_len": self.clip_len,
+            "stride": self.stride,
+            "size": self.size,
+            "modality": self.modality,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "resize": list(self.resize) if self.resize else None,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> InputRecipe:
         resize = data.get("resize")
-        return cls(clip_len=int(data["clip_len"]), stride=int(data["stride"]), size=int(data["size"]),
-                   modality=str(data["modality"]), mean=tuple(data["mean"]), std=tuple(data["std"]),
-                   resize=(int(resize[0]), int(resize[1])) if resize else None)
+        return cls(
+            clip_len=int(data["clip_len"]),
+            stride=int(data["stride"]),
+            size=int(data["size"]),
+            modality=str(data["modality"]),
+            mean=tuple(data["mean"]),
+            std=tuple(data["std"]),
+            resize=(int(resize[0]), int(resize[1])) if resize else None,
+        )
 
 
 def scaled_resize(recipe: InputRecipe, size: int) -> tuple[int, int] | None:

@@ -15,6 +15,7 @@ import typer
 from vidkit import __version__
 from vidkit.cli import output
 from vidkit.cli.commands.build_index import build_index
+from vidkit.cli.commands.cluster_idt import cluster_idt
 from vidkit.cli.commands.embed import embed
 from vidkit.cli.commands.extract_frames import extract_frames
 from vidkit.cli.commands.finetune import finetune
@@ -46,7 +47,9 @@ def _version(value: bool) -> None:
 def _global(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr; no progress bars.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """vidkit: self-supervised video representation learning, from raw videos to evaluation."""
     output.setup_logging(-1 if quiet else verbose)
@@ -78,6 +81,7 @@ COMMANDS = (
     ("info", info, "Data"),
     ("pretrain", pretrain, "Learn"),
     ("finetune", finetune, "Learn"),
+    ("cluster-idt", cluster_idt, "Learn"),
     ("embed", embed, "Analyse"),
     ("build-index", build_index, "Analyse"),
     ("retrieve", retrieve, "Analyse"),

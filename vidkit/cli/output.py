@@ -68,8 +68,13 @@ def progress(description: str) -> Iterator[Callable[..., None]]:
         TimeRemainingColumn,
     )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-               TextColumn("{task.fields[status]}"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
     # Off when stderr is no terminal (pipes, CI logs): a bar there is only noise.
     with Progress(*columns, console=console(), transient=True, disable=not console().is_terminal) as bar:
         task = bar.add_task(description, total=None, status="")

@@ -68,9 +68,14 @@ def _kind(annotation, info) -> str:
         return "|".join(member.value for member in annotation)
     if annotation is bool:
         return ""
-    name = {int: "int", float: "float", str: "text", Path: "path"}.get(annotation, getattr(annotation, "__name__", "text"))
-    bounds = [f"{op} {value:g}" for op, value in ((">=", getattr(info, "min", None)), ("<=", getattr(info, "max", None)))
-              if value is not None]
+    name = {int: "int", float: "float", str: "text", Path: "path"}.get(
+        annotation, getattr(annotation, "__name__", "text")
+    )
+    bounds = [
+        f"{op} {value:g}"
+        for op, value in ((">=", getattr(info, "min", None)), ("<=", getattr(info, "max", None)))
+        if value is not None
+    ]
     return name + (f" ({', '.join(bounds)})" if bounds else "")
 
 
@@ -116,10 +121,16 @@ def parameters(function) -> list[Parameter]:
             names = [name.upper() + ("..." if many else "")]
         else:
             names = _option_names(name, base, info)
-        rows.append(Parameter(
-            name=", ".join(names), kind=_kind(base, info), default="" if required else _default(param.default, names),
-            help=(info.help or "") if info else "", required=required, argument=argument,
-        ))
+        rows.append(
+            Parameter(
+                name=", ".join(names),
+                kind=_kind(base, info),
+                default="" if required else _default(param.default, names),
+                help=(info.help or "") if info else "",
+                required=required,
+                argument=argument,
+            )
+        )
     return rows
 
 
@@ -131,7 +142,16 @@ def command_section(name: str, function) -> str:
     """One command's section: a usage line, its docstring as Markdown, and its parameter table."""
     params = parameters(function)
     usage = " ".join([f"vidkit {name}"] + [p.name if p.required else f"[{p.name}]" for p in params if p.argument])
-    lines = [f"## `vidkit {name}`", "", "```", usage + " [OPTIONS]", "```", "", inspect.cleandoc(function.__doc__ or ""), ""]
+    lines = [
+        f"## `vidkit {name}`",
+        "",
+        "```",
+        usage + " [OPTIONS]",
+        "```",
+        "",
+        inspect.cleandoc(function.__doc__ or ""),
+        "",
+    ]
     lines += ["| argument / option | type | default | |", "| --- | --- | --- | --- |"]
     for p in params:
         text = p.help + (" Required." if p.required and not p.argument else "")
@@ -164,7 +184,9 @@ def method_options() -> str:
         lines += ["", "| `-O` option | type | default | |", "| --- | --- | --- | --- |"]
         for row in describe_options(cls.Options):
             choices = f" One of: {', '.join(map(str, row['choices']))}." if row["choices"] else ""
-            lines.append(f"| `{row['name']}` | {row['type']} | {_plain(row['default'])} | {_cell(row['help'] + choices)} |")
+            lines.append(
+                f"| `{row['name']}` | {row['type']} | {_plain(row['default'])} | {_cell(row['help'] + choices)} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from vidkit.data import sampling, transforms
-from vidkit.io.store import FrameStore
+from vidkit.io.frame_store import FrameStore
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -39,21 +39,38 @@ class EpochSampler(Sampler):
         return len(self.indices)
 
 
-class RunSampler(Sampler):
-    """`EpochSampler` after `EpochSampler`, from a given step on, without end: one DataLoader (and one
-    set of worker processes) serves a whole run. Each epoch gives this rank whole batches only."""
+class RunBatchSampler(Sampler):
+    """Batches of `EpochSampler` after `EpochSampler`, from a given step on, without end: one DataLoader
+    (and one set of worker processes) serves a whole run.
 
-    def __init__(self, size: int, *, seed: int, batch_size: int, start_step: int = 0, rank: int = 0, world: int = 1):
-        self.size, self.seed, self.rank, self.world = size, seed, rank, world
-        self.per_epoch = size // world // batch_size * batch_size
-        self.start = divmod(start_step * batch_size, self.per_epoch)  # (epoch, samples into it)
+    With `drop_last` (pretraining) each epoch gives this rank whole batches only; without it (supervised
+    training) an epoch's last batch holds what is left. Either way a batch never spans two epochs.
+    """
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
+    def __init__(
+        self,
+        size: int,
+        *,
+        seed: int,
+        batch_size: int,
+        start_step: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        drop_last: bool = True,
+    ):
+        self.size, self.seed, self.batch_size, self.rank, self.world = size, seed, batch_size, rank, world
+        share = size // world
+        self.per_epoch = share // batch_size if drop_last else -(-share // batch_size)  # batches per epoch
+        self.used = self.per_epoch * batch_size if drop_last else share  # samples of an epoch this rank uses
+        self.start = divmod(start_step, self.per_epoch)  # (epoch, batches into it)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         epoch, skip = self.start
         while True:
-            sampler = EpochSampler(self.size, seed=self.seed, epoch=epoch, rank=self.rank, world=self.world)
-            for index in sampler.indices[skip : self.per_epoch]:
-                yield int(index), epoch
+            indices = EpochSampler(self.size, seed=self.seed, epoch=epoch, rank=self.rank, world=self.world).indices
+            indices = indices[: self.used]
+            for first in range(skip * self.batch_size, len(indices), self.batch_size):
+                yield [(int(i), epoch) for i in indices[first : first + self.batch_size]]
             epoch, skip = epoch + 1, 0
 
 
@@ -71,8 +88,21 @@ class FramePairDataset(Dataset):
     NOTE: the TCE code resizes with nearest neighbour; bilinear with antialiasing is kinder to small sizes.
     """
 
-    def __init__(self, store: FrameStore, videos: np.ndarray, *, size: int, window: int, seed: int,
-                 mean, std, rotation: bool = True, jitter: bool = True, grey: bool = True, flip: bool = True):
+    def __init__(
+        self,
+        store: FrameStore,
+        videos: np.ndarray,
+        *,
+        size: int,
+        window: int,
+        seed: int,
+        mean,
+        std,
+        rotation: bool = True,
+        jitter: bool = True,
+        grey: bool = True,
+        flip: bool = True,
+    ):
         self.store, self.videos = store, np.asarray(videos, dtype=np.int64)
         self.size, self.window, self.seed = size, window, seed
         self.mean, self.std = mean, std
@@ -106,7 +136,9 @@ class FramePairDataset(Dataset):
         if self.rotation:
             # The anchor frame augmented afresh, then rotated by k * 90 degrees; k is the target.
             k = int(rng.integers(4))
-            sample["rotated"] = transforms.rotate90(self._view(frames[0], bool(self.flip and rng.random() < 0.5), rng), k)
+            sample["rotated"] = transforms.rotate90(
+                self._view(frames[0], bool(self.flip and rng.random() < 0.5), rng), k
+            )
             sample["rotation"] = torch.tensor(k)
         return sample
 
@@ -117,17 +149,11 @@ def flow_frames(store: FrameStore, video: int) -> int:
 
 
 MODALITIES = ("rgb", "res", "res-raw", "diff", "u", "v")
-DIFFERENCES = ("res", "res-raw", "diff")  # modalities made of frame differences
-
-
-def clip_span(clip_len: int, stride: int, modality: str) -> int:
-    """Frames one clip covers: the difference modalities read one frame more than they yield."""
-    return (clip_len - 1 + (modality in DIFFERENCES)) * stride + 1
 
 
 def usable_frames(store: FrameStore, video: int, modality: str) -> int:
     """Frames a clip of `modality` can start in: flow has one fewer than RGB."""
-    return flow_frames(store, video) if modality in ("u", "v") else store.n_frames(video)
+    return int(sampling.usable_frames(store.n_frames(video), modality))
 
 
 def read_view(store: FrameStore, video: int, start: int, clip_len: int, stride: int, modality: str) -> torch.Tensor:
@@ -137,7 +163,7 @@ def read_view(store: FrameStore, video: int, start: int, clip_len: int, stride: 
     if modality in ("u", "v"):
         indices = sampling.clip_indices(start, clip_len, stride, flow_frames(store, video))
         return transforms.to_float(store.read_frames(video, indices, stream=modality)).expand(-1, 3, -1, -1)
-    extra = 1 if modality in DIFFERENCES else 0
+    extra = 1 if modality in sampling.DIFFERENCES else 0
     indices = sampling.clip_indices(start, clip_len + extra, stride, store.n_frames(video))
     return transforms.to_float(store.read_frames(video, indices))
 
@@ -171,8 +197,20 @@ class ClipPairDataset(Dataset):
     its own crop offset, as IIC's seeding gave it on the torchvision it was written for.
     """
 
-    def __init__(self, store: FrameStore, videos: np.ndarray, *, clip_len: int, stride: int, size: int,
-                 resize: tuple[int, int], view2: str, seed: int, mean, std):
+    def __init__(
+        self,
+        store: FrameStore,
+        videos: np.ndarray,
+        *,
+        clip_len: int,
+        stride: int,
+        size: int,
+        resize: tuple[int, int],
+        view2: str,
+        seed: int,
+        mean,
+        std,
+    ):
         self.store, self.videos = store, np.asarray(videos, dtype=np.int64)
         self.clip_len, self.stride, self.size, self.resize = clip_len, stride, size, resize
         self.view2, self.seed, self.mean, self.std = view2, seed, mean, std
@@ -190,11 +228,13 @@ class ClipPairDataset(Dataset):
         video = int(self.videos[index])
         flow = self.view2 in ("u", "v")
         n = usable_frames(self.store, video, self.view2)
-        start = sampling.random_start(n, clip_span(self.clip_len, self.stride, self.view2), rng)
+        start = sampling.random_start(n, sampling.clip_span(self.clip_len, self.stride, self.view2), rng)
         modality = "res" if self.view2 == "res" else "rgb"
         x = self._crop(read_view(self.store, video, start, self.clip_len, self.stride, modality), rng)
-        sample = {"view1": finish_view(x[1:] if modality == "res" else x, "rgb", self.mean, self.std),
-                  "index": torch.tensor(index)}
+        sample = {
+            "view1": finish_view(x[1:] if modality == "res" else x, "rgb", self.mean, self.std),
+            "index": torch.tensor(index),
+        }
         if modality == "res":
             sample["view2"] = finish_view(x, "res", self.mean, self.std)
         elif flow:
@@ -207,8 +247,19 @@ class ClipDataset(Dataset):
     """Evaluation clips `(C, T, H, W)` at fixed `(video, start)` pairs, centre-cropped: frames resized
     to `resize` (IIC's 128x171) when given, else short side to `size`. Modalities as `read_view`."""
 
-    def __init__(self, store: FrameStore, items: np.ndarray, *, clip_len: int, stride: int, size: int,
-                 modality: str, mean, std, resize: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        store: FrameStore,
+        items: np.ndarray,
+        *,
+        clip_len: int,
+        stride: int,
+        size: int,
+        modality: str,
+        mean,
+        std,
+        resize: tuple[int, int] | None = None,
+    ):
         self.store, self.items = store, np.asarray(items, dtype=np.int64).reshape(-1, 2)
         self.clip_len, self.stride, self.size, self.modality = clip_len, stride, size, modality
         self.mean, self.std, self.resize = mean, std, resize
@@ -233,9 +284,27 @@ class TrainClipDataset(Dataset):
     flipped when `flip` (off by default as in IIC's fine-tuning; the LA code flipped. A flip turns
     "moves left" into "moves right", so it is wrong for direction-sensitive classes such as synth's)."""
 
-    def __init__(self, store: FrameStore, videos: np.ndarray, labels: np.ndarray, *, clip_len: int, stride: int,
-                 size: int, modality: str, mean, std, resize: tuple[int, int] | None, seed: int, flip: bool = False):
-        self.store, self.videos, self.labels = store, np.asarray(videos, dtype=np.int64), np.asarray(labels, dtype=np.int64)
+    def __init__(
+        self,
+        store: FrameStore,
+        videos: np.ndarray,
+        labels: np.ndarray,
+        *,
+        clip_len: int,
+        stride: int,
+        size: int,
+        modality: str,
+        mean,
+        std,
+        resize: tuple[int, int] | None,
+        seed: int,
+        flip: bool = False,
+    ):
+        self.store, self.videos, self.labels = (
+            store,
+            np.asarray(videos, dtype=np.int64),
+            np.asarray(labels, dtype=np.int64),
+        )
         self.clip_len, self.stride, self.size, self.modality = clip_len, stride, size, modality
         self.mean, self.std, self.resize, self.seed, self.flip = mean, std, resize, seed, flip
 
@@ -247,7 +316,7 @@ class TrainClipDataset(Dataset):
         rng = sample_rng(self.seed, epoch, index)
         video = int(self.videos[index])
         n = usable_frames(self.store, video, self.modality)
-        start = sampling.random_start(n, clip_span(self.clip_len, self.stride, self.modality), rng)
+        start = sampling.random_start(n, sampling.clip_span(self.clip_len, self.stride, self.modality), rng)
         x = read_view(self.store, video, start, self.clip_len, self.stride, self.modality)
         if self.resize:
             x = transforms.resize_to(x, self.resize)

@@ -42,3 +42,35 @@ def evenly_spaced_starts(n_frames: int, span: int, count: int) -> np.ndarray:
 def random_start(n_frames: int, span: int, rng: np.random.Generator) -> int:
     """A uniformly random start for a clip of `span` frames (0 when the video is shorter)."""
     return int(rng.integers(max(n_frames - span, 0) + 1))
+
+
+# Modalities made of frame differences read one frame more than they yield; flow has one frame
+# fewer than RGB (flow frame i is the motion from frame i to i + 1).
+DIFFERENCES = ("res", "res-raw", "diff")
+FLOW = ("u", "v")
+
+
+def clip_span(clip_len: int, stride: int, modality: str) -> int:
+    """Frames (of the modality's own stream) one clip covers: the difference modalities read one more."""
+    return (clip_len - 1 + (modality in DIFFERENCES)) * stride + 1
+
+
+def usable_frames(n_frames: np.ndarray | int, modality: str):
+    """Frames of the modality's stream a clip can use: flow has one fewer than RGB (at least 1)."""
+    return np.maximum(np.asarray(n_frames) - 1, 1) if modality in FLOW else np.asarray(n_frames)
+
+
+def clip_items(counts: np.ndarray, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
+    """`(rows, 2)` of `(video, start)`: evenly spaced clips of `span` frames, or one clip per frame,
+    where `counts[video]` is the number of frames a clip may use in that video."""
+    rows = []
+    for video in videos:
+        n = int(counts[video])
+        starts = np.arange(n) if per_frame else evenly_spaced_starts(n, span, clips_per_video)
+        rows.append(np.stack([np.full(len(starts), video), starts], axis=1))
+    return np.concatenate(rows).astype(np.int64)
+
+
+def clip_last_frame(starts: np.ndarray, span: int, modality: str, n_frames: np.ndarray) -> np.ndarray:
+    """The last RGB frame each clip reads (a flow frame also touches the frame after it)."""
+    return np.minimum(starts + span - 1 + (modality in FLOW), n_frames - 1)

@@ -33,8 +33,13 @@ def resize_center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
     """Resize the short side to `size`, then take the central `size x size` (evaluation)."""
     h, w = x.shape[-2:]
     scale = size / min(h, w)
-    x = F.interpolate(x, size=(max(size, round(h * scale)), max(size, round(w * scale))), mode="bilinear",
-                      align_corners=False, antialias=True)
+    x = F.interpolate(
+        x,
+        size=(max(size, round(h * scale)), max(size, round(w * scale))),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
     top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
     return x[..., top : top + size, left : left + size]
 
@@ -79,7 +84,9 @@ class Jitter:
     @classmethod
     def draw(cls, rng: np.random.Generator, strength: float = 0.5, hue: float = 0.25) -> Jitter:
         b, c, s = rng.uniform(1 - strength, 1 + strength, 3)
-        return cls(float(b), float(c), float(s), float(rng.uniform(-hue, hue)), tuple(int(i) for i in rng.permutation(4)))
+        return cls(
+            float(b), float(c), float(s), float(rng.uniform(-hue, hue)), tuple(int(i) for i in rng.permutation(4))
+        )
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         ops = (

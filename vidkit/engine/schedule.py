@@ -7,7 +7,9 @@ import math
 SCHEDULES = ("cosine", "step", "constant")
 
 
-def lr_factor(step: int, total: int, *, schedule: str = "cosine", warmup: int = 0, milestones=(0.5,), gamma: float = 0.1) -> float:
+def lr_factor(
+    step: int, total: int, *, schedule: str = "cosine", warmup: int = 0, milestones=(0.5,), gamma: float = 0.1
+) -> float:
     """Multiplier of the base learning rate at `step` (0-based) of `total`.
 
     - warmup: linear from 1/warmup to 1 over the first `warmup` steps (Goyal et al. 2017);

@@ -92,7 +92,9 @@ def parse_split_list(lines: list[str], classes: list[str], source: str) -> tuple
                 raise AnnotationError(f"{source} line {n}: label {parts[1]!r} is not in 1..{len(classes)}")
             label = int(parts[1]) - 1
             if folder_label is not None and folder_label != label:
-                raise AnnotationError(f"{source} line {n}: label {parts[1]} contradicts folder {relative.parent.name!r}")
+                raise AnnotationError(
+                    f"{source} line {n}: label {parts[1]} contradicts folder {relative.parent.name!r}"
+                )
         elif folder_label is not None:
             label = folder_label
         else:
@@ -151,7 +153,9 @@ def load_hmdb51(directory: Path) -> Annotations:
             stem = PurePosixPath(parts[0]).stem
             result.labels[video_key(stem)] = classes.index(name)
             if parts[1] != "0":
-                result.splits.setdefault(("train" if parts[1] == "1" else "test") + f"{int(split):02d}", []).append(stem)
+                result.splits.setdefault(("train" if parts[1] == "1" else "test") + f"{int(split):02d}", []).append(
+                    stem
+                )
     return result
 
 
@@ -180,7 +184,9 @@ def load_kinetics_csv(path: Path) -> Annotations:
     A video's id is `<youtube_id>_<start:06d>_<end:06d>`, the name the common downloaders give
     the clip; a file named after the bare YouTube id is matched too. Test rows may have no label.
     """
-    rows = [row for file in _csv_files(path) for row in _csv_rows(file, ("youtube_id", "time_start", "time_end", "split"))]
+    rows = [
+        row for file in _csv_files(path) for row in _csv_rows(file, ("youtube_id", "time_start", "time_end", "split"))
+    ]
     classes = sorted({row["label"].strip() for row in rows if (row.get("label") or "").strip()})
     index = {name: i for i, name in enumerate(classes)}
     result = Annotations(classes=classes)

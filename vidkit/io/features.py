@@ -24,7 +24,7 @@ import numpy as np
 from vidkit import __version__
 from vidkit.errors import StoreSchemaError
 from vidkit.io.atomic import atomic_path
-from vidkit.io.store import check_schema, damaged, open_h5
+from vidkit.io.h5 import check_schema, damaged, open_h5
 
 SCHEMA = "vidkit.features/1"
 
@@ -72,8 +72,12 @@ def write_features(path: str | Path, store: FeatureStore, created_by: str = "vid
     check_finite(store.features, f"not writing {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
-        handle.attrs.update(schema=SCHEMA, vidkit_version=__version__, created_by=created_by,
-                            config=json.dumps(store.config, sort_keys=True))
+        handle.attrs.update(
+            schema=SCHEMA,
+            vidkit_version=__version__,
+            created_by=created_by,
+            config=json.dumps(store.config, sort_keys=True),
+        )
         rows = max(1, min(len(store), 4096))
         handle.create_dataset("features", data=store.features.astype(np.float32), chunks=(rows, store.dim))
         handle.create_dataset("video_index", data=store.video_index.astype(np.int64))

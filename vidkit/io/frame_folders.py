@@ -34,6 +34,7 @@ def unless_frame_folders(path: Path) -> str | None:
         return None
     return "a folder that --format folders did not write" if path.is_dir() else "a file, not a folder of frame folders"
 
+
 FRAME_NAME = re.compile(r"^(?:frame|image_|img_)?(\d+)\.(?:jpe?g|png|bmp)$", re.IGNORECASE)
 
 
@@ -90,9 +91,13 @@ class FrameFolderWriter:
         self.root.mkdir(parents=True, exist_ok=True)
         marker = self.root / MARKER
         if marker.exists() and marker.read_text() != config_json:
-            raise StoreConfigError(f"{self.root} was made with other options ({marker.read_text()}); use another output")
+            raise StoreConfigError(
+                f"{self.root} was made with other options ({marker.read_text()}); use another output"
+            )
         marker.write_text(config_json)
-        self.ids = {component_name(p.name): i for i, p in enumerate(sorted(d.parent for d in self.root.glob("*/n_frames")))}
+        self.ids = {
+            component_name(p.name): i for i, p in enumerate(sorted(d.parent for d in self.root.glob("*/n_frames")))
+        }
         self._rows: dict[str, tuple[int, int, str]] = {}
         self._failures = _read_tsv(self.root / "failures.tsv")
         self.complete = False

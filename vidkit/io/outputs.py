@@ -50,7 +50,9 @@ def claim_output(
     if path.exists() and not force:
         what = existing(path)
         if what is not None:
-            raise OutputExistsError(f"{option} {path} exists and is {what}; choose another output, or pass --force to replace it")
+            raise OutputExistsError(
+                f"{option} {path} exists and is {what}; choose another output, or pass --force to replace it"
+            )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from vidkit.engine.train import StepOutput as MethodOutput  # noqa: F401 - the name methods return
 from vidkit.methods.options import MethodDefaults
-
-
-class MethodOutput(NamedTuple):
-    loss: torch.Tensor  # scalar, what the engine backpropagates
-    metrics: dict[str, torch.Tensor]  # scalars to log (detached)
 
 
 class SSLMethod(nn.Module, metaclass=abc.ABCMeta):
     name: ClassVar[str]
+    sample: ClassVar[str]  # the kind of sample it trains on (`data.samples.SAMPLE_KEYS`)
     backbone_dims: ClassVar[int]  # 2: an image net (frames), 3: a video net (clips)
     defaults: ClassVar[MethodDefaults]
     Options: ClassVar[type]  # a dataclass; `Options()` holds the paper's values

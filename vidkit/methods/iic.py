@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vidkit.checkpoint.recipe import UNIT_MEAN, UNIT_STD
 from vidkit.engine import dist
 from vidkit.errors import VidkitError
 from vidkit.methods.base import MethodOutput, SSLMethod
@@ -37,13 +38,13 @@ from vidkit.methods.intra_negatives import INTRA_NEGATIVES
 from vidkit.methods.losses import full_precision, nce_loss, upgrade_nan_log_z
 from vidkit.methods.memory_bank import MemoryBank, sample_other
 from vidkit.methods.options import MethodDefaults, option
-from vidkit.checkpoint.recipe import UNIT_MEAN, UNIT_STD
 
 VIEWS = ("res", "u", "v", "rgb")
 
 
-def contrast_scores(anchor: torch.Tensor, bank: torch.Tensor, own: torch.Tensor, negatives: torch.Tensor,
-                    intra: torch.Tensor | None) -> torch.Tensor:
+def contrast_scores(
+    anchor: torch.Tensor, bank: torch.Tensor, own: torch.Tensor, negatives: torch.Tensor, intra: torch.Tensor | None
+) -> torch.Tensor:
     """`(B, 1 + K [+ 1 + K])` dot products of each anchor with: the other view's entry of its own video,
     the K sampled videos' entries, and (IIC) the intra-negative entries of its own and the K videos.
 
@@ -70,8 +71,11 @@ class IICOptions:
     """IIC's hyper-parameters, with the code's values (iic.md 5)."""
 
     view2: str = option("res", "Second view: residual clip, flow u or v (needs extract-frames --flow), or rgb.", VIEWS)
-    intra_negatives: str | None = option("repeat", "Intra-negative: repeat one frame, swap two of four chunks, "
-                                         "shuffle all frames, or none (CMC).", (*INTRA_NEGATIVES, None))
+    intra_negatives: str | None = option(
+        "repeat",
+        "Intra-negative: repeat one frame, swap two of four chunks, shuffle all frames, or none (CMC).",
+        (*INTRA_NEGATIVES, None),
+    )
     negatives: int = option(1024, "Inter negatives K per anchor, drawn with replacement (never the anchor's video).")
     temperature: float = option(0.07, "Temperature T of the scores.")
     bank_momentum: float = option(0.5, "Memory-bank momentum.")
@@ -84,8 +88,9 @@ class IICOptions:
 class CMCOptions(IICOptions):
     """CMC: IIC's views and banks without intra-negatives."""
 
-    intra_negatives: str | None = option(None, "Intra-negatives (none: plain CMC; a kind makes it IIC).",
-                                         (*INTRA_NEGATIVES, None))
+    intra_negatives: str | None = option(
+        None, "Intra-negatives (none: plain CMC; a kind makes it IIC).", (*INTRA_NEGATIVES, None)
+    )
 
 
 class IIC(SSLMethod):
@@ -96,12 +101,23 @@ class IIC(SSLMethod):
     """
 
     name = "iic"
+    sample = "clip_pair"  # batch keys: data.samples.SAMPLE_KEYS
     backbone_dims = 3
     # IIC (iic.md 2, 6): 16-frame clips cropped to 112 from 128x171, values in [0, 1] (no mean/std),
     # batch 16, lr 0.01, x0.2 at epochs 45, 90, 125 and 160 of 240.
-    defaults = MethodDefaults(backbone="r3d", size=112, clip_len=16, epochs=240, batch_size=16, lr=0.01,
-                              milestones=tuple(e / 240 for e in (45, 90, 125, 160)), gamma=0.2,
-                              mean=UNIT_MEAN, std=UNIT_STD, resize=(128 / 112, 171 / 112))
+    defaults = MethodDefaults(
+        backbone="r3d",
+        size=112,
+        clip_len=16,
+        epochs=240,
+        batch_size=16,
+        lr=0.01,
+        milestones=tuple(e / 240 for e in (45, 90, 125, 160)),
+        gamma=0.2,
+        mean=UNIT_MEAN,
+        std=UNIT_STD,
+        resize=(128 / 112, 171 / 112),
+    )
     Options = IICOptions
 
     def __init__(self, backbone: nn.Module, *, num_videos: int, options: IICOptions | None = None):
@@ -128,8 +144,18 @@ class IIC(SSLMethod):
 
         if options.view2 in ("u", "v") and not store.has_flow:
             raise VidkitError(f"view2={options.view2} needs flow: {store.path} was extracted without --flow")
-        return ClipPairDataset(store, videos, clip_len=recipe.clip_len, stride=recipe.stride, size=recipe.size,
-                               resize=recipe.resize, view2=options.view2, seed=seed, mean=recipe.mean, std=recipe.std)
+        return ClipPairDataset(
+            store,
+            videos,
+            clip_len=recipe.clip_len,
+            stride=recipe.stride,
+            size=recipe.size,
+            resize=recipe.resize,
+            view2=options.view2,
+            seed=seed,
+            mean=recipe.mean,
+            std=recipe.std,
+        )
 
     def _view2_model(self) -> nn.Module:
         return self.backbone2 if self.options.separate_models else self.backbone
@@ -152,8 +178,12 @@ class IIC(SSLMethod):
         if self.bank_intra is not None:
             self._pending.append((self.bank_intra, own, f_intra))
         k = self.options.negatives
-        metrics = {"view1_loss": loss1.detach(), "view2_loss": loss2.detach(), "pos_score": scores1[:, 0].detach().mean(),
-                   "inter_score": scores1[:, 1 : 1 + k].detach().mean()}
+        metrics = {
+            "view1_loss": loss1.detach(),
+            "view2_loss": loss2.detach(),
+            "pos_score": scores1[:, 0].detach().mean(),
+            "inter_score": scores1[:, 1 : 1 + k].detach().mean(),
+        }
         if intra is not None:
             metrics["intra_score"] = scores1[:, 1 + k].detach().mean()
         return MethodOutput(loss1 + loss2, metrics)

@@ -35,7 +35,7 @@ def swap_chunks(clips: torch.Tensor, chunks: int = 4) -> torch.Tensor:
     a = torch.randint(0, chunks, (b,))
     other = (a + torch.randint(1, chunks, (b,))) % chunks
     chunk_of = torch.arange(t) // size
-    chunk_of[chunks * size:] = -1  # the remainder never moves
+    chunk_of[chunks * size :] = -1  # the remainder never moves
     offset = torch.arange(t) % size
     order = torch.arange(t).repeat(b, 1)
     from_a, from_b = chunk_of[None] == a[:, None], chunk_of[None] == other[:, None]

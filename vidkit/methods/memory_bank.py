@@ -39,7 +39,9 @@ class MemoryBank(nn.Module):
         self.rows[indices] = F.normalize(blended, dim=1)
 
 
-def sample_other(size: int, exclude: torch.Tensor, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_other(
+    size: int, exclude: torch.Tensor, count: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """`(B, count)` indices drawn uniformly (with replacement) from `0..size-1`, never `exclude[b]` in row b."""
     draws = torch.randint(0, size - 1, (len(exclude), count), device=exclude.device, generator=generator)
     return draws + (draws >= exclude[:, None]).long()  # skip over the excluded index

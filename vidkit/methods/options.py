@@ -99,7 +99,9 @@ def parse_options(cls, given: dict, method: str):
             raise UsageError(f"option {name}={raw!r} of --method {method}: expected {exc}") from None
         choices = fields[key].metadata.get("choices")
         if choices and value not in choices:
-            raise UsageError(f"option {name}={raw!r} of --method {method}: choose one of {', '.join(map(str, choices))}")
+            raise UsageError(
+                f"option {name}={raw!r} of --method {method}: choose one of {', '.join(map(str, choices))}"
+            )
         values[key] = value
     return cls(**values)
 
@@ -110,8 +112,15 @@ def describe_options(cls) -> list[dict]:
     rows = []
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        rows.append({"name": f.name, "type": _type_name(hints[f.name]), "default": default,
-                     "help": f.metadata.get("help", ""), "choices": f.metadata.get("choices")})
+        rows.append(
+            {
+                "name": f.name,
+                "type": _type_name(hints[f.name]),
+                "default": default,
+                "help": f.metadata.get("help", ""),
+                "choices": f.metadata.get("choices"),
+            }
+        )
     return rows
 
 

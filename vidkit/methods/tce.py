@@ -54,17 +54,21 @@ class TCE(SSLMethod):
     """TCE on a 2D backbone (options: `TCEOptions`)."""
 
     name = "tce"
+    sample = "frame_pair"  # batch keys: data.samples.SAMPLE_KEYS
     backbone_dims = 2
     # TCE (tce.md 3): 224 px frames, batch 100, lr 0.03, x0.1 at epoch 25 of 50.
-    defaults = MethodDefaults(backbone="resnet18", size=224, clip_len=1, epochs=50, batch_size=100, lr=0.03,
-                              milestones=(0.5,), gamma=0.1)
+    defaults = MethodDefaults(
+        backbone="resnet18", size=224, clip_len=1, epochs=50, batch_size=100, lr=0.03, milestones=(0.5,), gamma=0.1
+    )
     Options = TCEOptions
 
     def __init__(self, backbone: nn.Module, *, num_videos: int, options: TCEOptions = TCEOptions()):
         if num_videos < 2:
             raise VidkitError("TCE needs at least 2 training videos (negatives come from other videos)")
-        super().__init__(backbone, replace(options, negatives=min(options.negatives, num_videos - 1),
-                                           threshold=tuple(options.threshold)))
+        super().__init__(
+            backbone,
+            replace(options, negatives=min(options.negatives, num_videos - 1), threshold=tuple(options.threshold)),
+        )
         self.derived = {"num_videos": num_videos}
         self.head = ProjectionHead(backbone.num_features, options.dim)
         self.rotation_head = RotationHead(backbone.num_features) if options.rotation else None
@@ -78,8 +82,16 @@ class TCE(SSLMethod):
     def build_dataset(cls, store, videos, recipe, options: TCEOptions, seed: int):
         from vidkit.data.datasets import FramePairDataset
 
-        return FramePairDataset(store, videos, size=recipe.size, window=options.window, seed=seed,
-                                mean=recipe.mean, std=recipe.std, rotation=options.rotation)
+        return FramePairDataset(
+            store,
+            videos,
+            size=recipe.size,
+            window=options.window,
+            seed=seed,
+            mean=recipe.mean,
+            std=recipe.std,
+            rotation=options.rotation,
+        )
 
     @classmethod
     def embedder(cls, backbone: nn.Module, method_state: dict[str, torch.Tensor]) -> nn.Module:
@@ -153,7 +165,9 @@ class TCE(SSLMethod):
             logits = self.rotation_head(self.backbone(batch["rotated"])).float()
             rotation = F.cross_entropy(logits, batch["rotation"])
             loss = loss + self.options.rotation_weight * rotation
-            metrics.update(rotation=rotation.detach(), rotation_acc=(logits.argmax(1) == batch["rotation"]).float().mean())
+            metrics.update(
+                rotation=rotation.detach(), rotation_acc=(logits.argmax(1) == batch["rotation"]).float().mean()
+            )
         self._pending = (own, anchors.detach())
         return MethodOutput(loss, metrics)
 

@@ -60,7 +60,9 @@ class VideoResNet3D(tv_video.VideoResNet):
         super().__init__(block, conv_makers, layers, stem)
         if in_channels != 3:
             first = self.stem[0]
-            self.stem[0] = nn.Conv3d(in_channels, first.out_channels, first.kernel_size, first.stride, first.padding, bias=False)
+            self.stem[0] = nn.Conv3d(
+                in_channels, first.out_channels, first.kernel_size, first.stride, first.padding, bias=False
+            )
         self.in_channels = in_channels
         self.num_features = self.fc.in_features
         self.fc = nn.Identity()
@@ -89,11 +91,18 @@ class C3D(nn.Module):
         super().__init__()
         self.in_channels, self.num_features = in_channels, 512
         self.features = nn.Sequential(
-            *_conv_bn_relu(in_channels, 64), nn.MaxPool3d((1, 2, 2), (1, 2, 2)),
-            *_conv_bn_relu(64, 128), nn.MaxPool3d(2, 2),
-            *_conv_bn_relu(128, 256), *_conv_bn_relu(256, 256), nn.MaxPool3d(2, 2),
-            *_conv_bn_relu(256, 512), *_conv_bn_relu(512, 512), nn.MaxPool3d(2, 2),
-            *_conv_bn_relu(512, 512), *_conv_bn_relu(512, 512),
+            *_conv_bn_relu(in_channels, 64),
+            nn.MaxPool3d((1, 2, 2), (1, 2, 2)),
+            *_conv_bn_relu(64, 128),
+            nn.MaxPool3d(2, 2),
+            *_conv_bn_relu(128, 256),
+            *_conv_bn_relu(256, 256),
+            nn.MaxPool3d(2, 2),
+            *_conv_bn_relu(256, 512),
+            *_conv_bn_relu(512, 512),
+            nn.MaxPool3d(2, 2),
+            *_conv_bn_relu(512, 512),
+            *_conv_bn_relu(512, 512),
         )
         self.pool = nn.AdaptiveAvgPool3d(1)
 
@@ -109,11 +118,19 @@ class Tiny(nn.Module):
 
     def __init__(self, dims: int = 3, in_channels: int = 3, width: int = 16):
         super().__init__()
-        conv, bn, pool = (nn.Conv3d, nn.BatchNorm3d, nn.AdaptiveAvgPool3d) if dims == 3 else (nn.Conv2d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d)
+        conv, bn, pool = (
+            (nn.Conv3d, nn.BatchNorm3d, nn.AdaptiveAvgPool3d)
+            if dims == 3
+            else (nn.Conv2d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d)
+        )
         self.dims, self.in_channels, self.num_features = dims, in_channels, width
         self.features = nn.Sequential(
-            conv(in_channels, 8, 3, stride=2, padding=1), bn(8), nn.ReLU(inplace=True),
-            conv(8, width, 3, stride=2, padding=1), bn(width), nn.ReLU(inplace=True),
+            conv(in_channels, 8, 3, stride=2, padding=1),
+            bn(8),
+            nn.ReLU(inplace=True),
+            conv(8, width, 3, stride=2, padding=1),
+            bn(width),
+            nn.ReLU(inplace=True),
         )
         self.pool = pool(1)
 
@@ -142,11 +159,50 @@ resnet152 = _resnet2d(tv_resnet.Bottleneck, [3, 8, 36, 3])
 r3d_18 = _video(tv_video.Conv3DSimple, [2, 2, 2, 2], tv_video.BasicStem)
 mc3_18 = _video([tv_video.Conv3DSimple] + [tv_video.Conv3DNoTemporal] * 3, [2, 2, 2, 2], tv_video.BasicStem)
 r2plus1d_18 = _video(tv_video.Conv2Plus1D, [2, 2, 2, 2], tv_video.R2Plus1dStem)
-# VCOP / IIC "R3D" and "R(2+1)D": one basic block per stage (iic.md 7.2-7.3).
-# NOTE: built from torchvision's parts, so the R(2+1)D stem is torchvision's (45 mid-channels, not
-# VCOP's 83) and shortcuts are plain 1x1x1 convs; both nets keep VCOP's depth, widths and strides.
+# VCOP / IIC "R3D": one basic block per stage (iic.md 7.2), from torchvision's parts.
+# NOTE: the shortcuts are torchvision's 1x1x1 conv + BN, as VCOP's R3D.
 r3d = _video(tv_video.Conv3DSimple, [1, 1, 1, 1], tv_video.BasicStem)
-r21d = _video(tv_video.Conv2Plus1D, [1, 1, 1, 1], tv_video.R2Plus1dStem)
+
+
+def _mid(inplanes: int, planes: int, t: int = 3, d: int = 3) -> int:
+    """VCOP's factorised-conv width: as many parameters as the full t x d x d conv (iic.md 7.3)."""
+    return (t * d * d * inplanes * planes) // (d * d * inplanes + t * planes)
+
+
+def r21d(in_channels: int = 3) -> VideoResNet3D:
+    """IIC's R(2+1)D (VCOP's `R2Plus1DNet(layer_sizes=(1,1,1,1))`, iic.md 7.3), on torchvision's parts.
+
+    torchvision's block gives both convs of a block the first conv's width (230/460/921 in stages
+    2-4) and its R(2+1)D stem 45; VCOP sizes every factorised conv for its own in/out planes: the
+    stem 83, each block's second conv 288/576/1152, and the shortcuts are factorised 1x1x1 convs
+    (42/85/170). 14.37 M parameters, as IIC's (a test checks it).
+    """
+    net = VideoResNet3D(
+        tv_video.BasicBlock, [tv_video.Conv2Plus1D] * 4, [1, 1, 1, 1], tv_video.R2Plus1dStem, in_channels
+    )
+    mid = _mid(3, 64, 3, 7)  # 83
+    net.stem = nn.Sequential(
+        nn.Conv3d(in_channels, mid, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
+        nn.BatchNorm3d(mid),
+        nn.ReLU(inplace=True),
+        nn.Conv3d(mid, 64, (3, 1, 1), padding=(1, 0, 0), bias=False),
+        nn.BatchNorm3d(64),
+        nn.ReLU(inplace=True),
+    )
+    for layer in (net.layer1, net.layer2, net.layer3, net.layer4):
+        block = layer[0]
+        planes = block.conv2[1].num_features
+        block.conv2[0] = tv_video.Conv2Plus1D(planes, planes, _mid(planes, planes))
+        if block.downsample is not None:
+            inplanes, stride = block.downsample[0].in_channels, block.downsample[0].stride[0]
+            width = _mid(inplanes, planes, 1, 1)
+            block.downsample[0] = nn.Sequential(
+                nn.Conv3d(inplanes, width, 1, stride=(1, stride, stride), bias=False),
+                nn.BatchNorm3d(width),
+                nn.ReLU(inplace=True),
+                nn.Conv3d(width, planes, 1, stride=(stride, 1, 1), bias=False),
+            )
+    return net
 
 
 def c3d(in_channels: int = 3) -> C3D:

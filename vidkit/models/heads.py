@@ -27,8 +27,12 @@ class RotationHead(nn.Module):
     def __init__(self, in_features: int, hidden: int = 200, classes: int = 4):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(in_features, hidden), nn.ReLU(inplace=True), nn.BatchNorm1d(hidden),
-            nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.BatchNorm1d(hidden),
+            nn.Linear(in_features, hidden),
+            nn.ReLU(inplace=True),
+            nn.BatchNorm1d(hidden),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),
+            nn.BatchNorm1d(hidden),
             nn.Linear(hidden, classes),
         )
 

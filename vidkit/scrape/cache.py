@@ -38,8 +38,8 @@ import numpy as np
 from vidkit.errors import VideoDecodeError
 from vidkit.scrape import frame_filters as ff
 from vidkit.scrape.download import Downloader, DownloadOptions
-from vidkit.scrape.pool import map_in_threads
 from vidkit.scrape.ledger import Attempt, Ledger
+from vidkit.scrape.pool import map_in_threads
 from vidkit.scrape.targets import Target
 
 log = logging.getLogger("vidkit")
@@ -149,11 +149,15 @@ def choose_frames(path: Path, config: CacheConfig, rng: np.random.Generator) -> 
                 reasons["near_duplicate"] += 1
             else:
                 kept.append(p)
-        shots = ff.shot_ids([box.apply(decoded[p]) for p in kept], config.shot_threshold) if config.one_shot else [0] * len(kept)
+        shots = (
+            ff.shot_ids([box.apply(decoded[p]) for p in kept], config.shot_threshold)
+            if config.one_shot
+            else [0] * len(kept)
+        )
         starts = ff.contiguous_runs(shots, config.frames)
         if starts:
             start = starts[int(rng.integers(len(starts)))]
-            chosen = kept[start:start + config.frames]
+            chosen = kept[start : start + config.frames]
             frames = [ff.cap_size(box.apply(decoded[p]), config.max_side) for p in chosen]
             return Cached(frames, chosen, (info.fps or math.nan) / config.sample_every)
         if len(kept) >= config.frames:
@@ -184,15 +188,23 @@ class CacheResult:
 
     def summary(self) -> dict:
         return {
-            "store": str(self.store), "ledger": str(self.ledger), "targets": self.targets, "cached": self.cached,
-            "skipped": self.skipped, "dropped": self.dropped, "failed": self.failed, "pending": self.pending,
-            "frames": self.frames, "seconds": round(self.seconds, 3), "reasons": dict(sorted(self.reasons.items())),
+            "store": str(self.store),
+            "ledger": str(self.ledger),
+            "targets": self.targets,
+            "cached": self.cached,
+            "skipped": self.skipped,
+            "dropped": self.dropped,
+            "failed": self.failed,
+            "pending": self.pending,
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "reasons": dict(sorted(self.reasons.items())),
         }
 
 
 def _process(downloader: Downloader, target: Target, config: CacheConfig, seed: int):
     """Worker: download, choose frames, delete the download. Returns (target, Cached | Dropped | Fault)."""
-    from vidkit.io.store import encode_image
+    from vidkit.io.image import encode_image
 
     fetched = downloader.fetch(target)
     if fetched.path is None:
@@ -225,15 +237,19 @@ def cache(
         OutputInUseError: another run is writing `store`.
         StoreConfigError: `store` was made with another `--quality` or `--frames`.
     """
+    from vidkit.io.frame_store import StoreConfig
+    from vidkit.io.frame_store_writer import EncodedVideo, FrameStoreWriter
     from vidkit.io.lock import output_lock
-    from vidkit.io.store import EncodedVideo, FrameStoreWriter, StoreConfig
 
     store = Path(store)
     started = time.monotonic()
     store_config = StoreConfig(codec="jpeg", jpeg_quality=config.quality, max_frames=config.frames)
     downloads = store.with_name(store.name + ".downloads")
-    with output_lock(store), Ledger(store.with_name(store.name + ".ledger.jsonl")) as ledger, \
-            FrameStoreWriter(store, store_config, created_by="vidkit scrape cache") as writer:
+    with (
+        output_lock(store),
+        Ledger(store.with_name(store.name + ".ledger.jsonl")) as ledger,
+        FrameStoreWriter(store, store_config, created_by="vidkit scrape cache") as writer,
+    ):
         result = CacheResult(store, ledger.path, len(targets))
         failed = writer.failed_sources
         todo = [t for t in targets if t.id not in writer.ids and t.url not in failed]
@@ -245,8 +261,11 @@ def cache(
         for n, (_, (target, outcome, encoded)) in enumerate(work, 1):
             if isinstance(outcome, Cached):
                 height, width = outcome.frames[0].shape[:2]
-                writer.add_video(EncodedVideo(target.id, fragment_source(target.url, outcome.indices), outcome.fps,
-                                              height, width, encoded))
+                writer.add_video(
+                    EncodedVideo(
+                        target.id, fragment_source(target.url, outcome.indices), outcome.fps, height, width, encoded
+                    )
+                )
                 ledger.append(Attempt(target.id, target.url, "cached", bytes=sum(map(len, encoded))))
                 result.cached += 1
                 result.frames += len(encoded)

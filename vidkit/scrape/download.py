@@ -62,7 +62,9 @@ class DownloadOptions:
     max_backoff: float = 300.0
     timeout: float = 600.0  # seconds for one video, all of its download
     socket_timeout: float = 30.0
-    js_runtimes: tuple[str, ...] = ()  # yt-dlp's JavaScript runtimes for YouTube (deno, node, bun, quickjs); () = its default
+    js_runtimes: tuple[
+        str, ...
+    ] = ()  # yt-dlp's JavaScript runtimes for YouTube (deno, node, bun, quickjs); () = its default
 
 
 @dataclass
@@ -125,7 +127,9 @@ def _read_cookies(path: Path) -> str:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read the cookies file {path}: {exc}") from None
-    rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#") or line.startswith("#HttpOnly_")]
+    rows = [
+        line for line in text.splitlines() if line.strip() and not line.startswith("#") or line.startswith("#HttpOnly_")
+    ]
     if rows and not all(len(line.split("\t")) == 7 for line in rows):
         raise UsageError(f"{path} is not a Netscape cookies.txt (7 tab-separated fields a line); export it again")
     return text
@@ -230,10 +234,19 @@ class Downloader:
             except Exception as exc:  # noqa: BLE001 - every failure is classified and ledgered, none kills the worker
                 fault = classify(exc)
                 again = fault.transient and attempt <= self.options.retries
-                self.ledger.append(Attempt(
-                    target.id, target.url, "retry" if again else "failed", fault.error_class, fault.message,
-                    fault.transient, attempt, 0, time.monotonic() - started,
-                ))
+                self.ledger.append(
+                    Attempt(
+                        target.id,
+                        target.url,
+                        "retry" if again else "failed",
+                        fault.error_class,
+                        fault.message,
+                        fault.transient,
+                        attempt,
+                        0,
+                        time.monotonic() - started,
+                    )
+                )
                 outcome.fault = fault
                 if not again:
                     if not fault.transient:
@@ -248,8 +261,17 @@ class Downloader:
                 continue
             outcome.path, outcome.fault = path, None
             outcome.bytes = path.stat().st_size
-            self.ledger.append(Attempt(target.id, target.url, "done", attempt=attempt, bytes=outcome.bytes,
-                                       seconds=time.monotonic() - started, file=path.name))
+            self.ledger.append(
+                Attempt(
+                    target.id,
+                    target.url,
+                    "done",
+                    attempt=attempt,
+                    bytes=outcome.bytes,
+                    seconds=time.monotonic() - started,
+                    file=path.name,
+                )
+            )
             return outcome
         return outcome
 
@@ -271,9 +293,15 @@ class DownloadResult:
 
     def summary(self) -> dict:
         return {
-            "output": str(self.output), "ledger": str(self.ledger), "targets": self.targets,
-            "downloaded": self.downloaded, "skipped": self.skipped, "failed": self.failed,
-            "pending": self.pending, "bytes": self.bytes, "seconds": round(self.seconds, 3),
+            "output": str(self.output),
+            "ledger": str(self.ledger),
+            "targets": self.targets,
+            "downloaded": self.downloaded,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "pending": self.pending,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
             "errors": dict(sorted(self.errors.items())),
         }
 

@@ -31,8 +31,17 @@ TRANSIENT_CLASSES = frozenset({"rate_limited", "bot_check", "server_error", "tim
 
 # Phrases of yt-dlp's (YouTube's) messages for videos that will not come back.
 _UNAVAILABLE = (
-    "video unavailable", "private video", "has been removed", "been terminated", "copyright",
-    "not available", "members-only", "confirm your age", "is unavailable", "does not exist", "blocked it",
+    "video unavailable",
+    "private video",
+    "has been removed",
+    "been terminated",
+    "copyright",
+    "not available",
+    "members-only",
+    "confirm your age",
+    "is unavailable",
+    "does not exist",
+    "blocked it",
 )
 
 

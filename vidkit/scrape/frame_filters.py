@@ -42,7 +42,7 @@ class Box:
     right: int
 
     def apply(self, image: np.ndarray) -> np.ndarray:
-        return image[self.top:self.bottom, self.left:self.right]
+        return image[self.top : self.bottom, self.left : self.right]
 
     @property
     def size(self) -> tuple[int, int]:

@@ -29,8 +29,8 @@ from pathlib import Path
 from vidkit.errors import AnnotationError, VideoDecodeError
 from vidkit.io.paths import child, printable
 from vidkit.scrape.download import Downloader, DownloadOptions
-from vidkit.scrape.pool import map_in_threads
 from vidkit.scrape.ledger import Attempt, Ledger
+from vidkit.scrape.pool import map_in_threads
 from vidkit.scrape.targets import YOUTUBE_TEMPLATE, Target, url_for
 
 log = logging.getLogger("vidkit")
@@ -75,8 +75,15 @@ def parse_csv(text: str, source: str, default_split: str) -> list[Clip]:
         youtube_id = (row["youtube_id"] or "").strip()
         if not youtube_id or end <= start:
             raise AnnotationError(f"{source} line {n}: needs a youtube_id and time_end > time_start")
-        clips.append(Clip(youtube_id, start, end, (row.get("label") or "").strip() or UNLABELLED,
-                          (row.get("split") or "").strip() or default_split))
+        clips.append(
+            Clip(
+                youtube_id,
+                start,
+                end,
+                (row.get("label") or "").strip() or UNLABELLED,
+                (row.get("split") or "").strip() or default_split,
+            )
+        )
     return clips
 
 
@@ -100,10 +107,17 @@ class KineticsResult:
 
     def summary(self) -> dict:
         return {
-            "output": str(self.output), "clips": self.clips, "videos": self.videos, "available": self.available,
-            "new": self.new, "unavailable": self.unavailable, "pending": self.pending,
+            "output": str(self.output),
+            "clips": self.clips,
+            "videos": self.videos,
+            "available": self.available,
+            "new": self.new,
+            "unavailable": self.unavailable,
+            "pending": self.pending,
             "fraction_available": round(self.available / self.clips, 4) if self.clips else 0.0,
-            "seconds": round(self.seconds, 3), "errors": dict(sorted(self.errors.items())), "classes": len(self.per_class),
+            "seconds": round(self.seconds, 3),
+            "errors": dict(sorted(self.errors.items())),
+            "classes": len(self.per_class),
         }
 
 
@@ -190,7 +204,9 @@ def download_kinetics(
                     else:
                         state[clip] = "unavailable"
                         result.errors["cut_failed"] += 1
-                        ledger.append(Attempt(clip.name, targets[youtube_id].url, "missing", "cut_failed", error, False))
+                        ledger.append(
+                            Attempt(clip.name, targets[youtube_id].url, "missing", "cut_failed", error, False)
+                        )
             if progress is not None:
                 progress(n, len(todo))
         for folder in (output / "downloads" / ".partial", output / "downloads"):
@@ -211,8 +227,10 @@ def _per_class(state: dict[Clip, str]) -> dict[str, dict[str, int]]:
     for clip, status in state.items():
         table[clip.label]["listed"] += 1
         table[clip.label][status] += 1
-    return {label: {k: counts[k] for k in ("listed", "available", "unavailable", "pending")}
-            for label, counts in sorted(table.items())}
+    return {
+        label: {k: counts[k] for k in ("listed", "available", "unavailable", "pending")}
+        for label, counts in sorted(table.items())
+    }
 
 
 def _write_annotations(output: Path, clips: list[Clip], atomic_path) -> None:
@@ -230,5 +248,10 @@ def _write_availability(output: Path, per_class: dict, atomic_path) -> None:
     with atomic_path(output / "availability.tsv") as tmp, open(tmp, "w", encoding="utf-8") as handle:
         handle.write("class\tlisted\tavailable\tunavailable\tpending\n")
         for label, counts in per_class.items():
-            handle.write("\t".join([printable(label).replace("\t", " ")] + [str(counts[k]) for k in
-                                    ("listed", "available", "unavailable", "pending")]) + "\n")
+            handle.write(
+                "\t".join(
+                    [printable(label).replace("\t", " ")]
+                    + [str(counts[k]) for k in ("listed", "available", "unavailable", "pending")]
+                )
+                + "\n"
+            )

@@ -52,10 +52,16 @@ class Attempt:
 
     def to_json(self) -> str:
         record = {
-            "id": printable(self.id), "url": printable(self.url), "status": self.status,
-            "error_class": self.error_class, "error": printable(self.error) if self.error else None,
-            "transient": self.transient, "attempt": self.attempt, "bytes": self.bytes,
-            "seconds": round(self.seconds, 3), "time": round(time.time(), 3),
+            "id": printable(self.id),
+            "url": printable(self.url),
+            "status": self.status,
+            "error_class": self.error_class,
+            "error": printable(self.error) if self.error else None,
+            "transient": self.transient,
+            "attempt": self.attempt,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "time": round(time.time(), 3),
         }
         if self.file is not None:
             record["file"] = printable(self.file)
@@ -64,7 +70,9 @@ class Attempt:
     @property
     def settled(self) -> bool:
         """Whether a rerun should leave this video alone (done, or failed for a reason that will not pass)."""
-        return self.status in ("done", "cached", "dropped", "missing") or (self.status == "failed" and self.transient is False)
+        return self.status in ("done", "cached", "dropped", "missing") or (
+            self.status == "failed" and self.transient is False
+        )
 
 
 def read_ledger(path: str | Path) -> list[dict]:

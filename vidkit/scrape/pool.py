@@ -17,8 +17,9 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def map_in_threads(fn: Callable[[Item], Result], items: Iterable[Item], workers: int,
-                   name: str = "scrape") -> Iterator[tuple[Item, Result]]:
+def map_in_threads(
+    fn: Callable[[Item], Result], items: Iterable[Item], workers: int, name: str = "scrape"
+) -> Iterator[tuple[Item, Result]]:
     """Yield `(item, fn(item))` in input order, running `fn` in `workers` threads.
 
     An exception raised by `fn` is raised here, when its item's turn comes.

@@ -30,8 +30,8 @@ from vidkit.errors import AnnotationError, VideoDecodeError
 from vidkit.io.paths import child
 from vidkit.scrape import frame_filters as ff
 from vidkit.scrape.download import Downloader, DownloadOptions
-from vidkit.scrape.pool import map_in_threads
 from vidkit.scrape.ledger import Attempt, Ledger
+from vidkit.scrape.pool import map_in_threads
 from vidkit.scrape.targets import YOUTUBE_TEMPLATE, Target, url_for
 
 log = logging.getLogger("vidkit")
@@ -60,7 +60,9 @@ def parse_ids(lines: list[str], source: str = "id list") -> list[R2V2Item]:
             continue
         video_id, *frames = line.split(",")
         if not video_id or not frames or not all(f.strip().isdigit() for f in frames):
-            raise AnnotationError(f"{source} line {n}: expected 'id,frame,frame,...' with frame numbers, got {line[:80]!r}")
+            raise AnnotationError(
+                f"{source} line {n}: expected 'id,frame,frame,...' with frame numbers, got {line[:80]!r}"
+            )
         if video_id in seen:
             raise AnnotationError(f"{source} line {n}: id {video_id!r} is listed twice")
         seen.add(video_id)
@@ -93,17 +95,24 @@ class R2V2Result:
 
     def summary(self) -> dict:
         return {
-            "output": str(self.output), "listed": self.listed, "available": self.available, "new": self.new,
-            "skipped": self.skipped, "missing_frames": self.missing_frames, "unavailable": self.unavailable,
-            "pending": self.pending, "fraction_available": round(self.available / self.listed, 4) if self.listed else 0.0,
-            "seconds": round(self.seconds, 3), "errors": dict(sorted(self.errors.items())),
+            "output": str(self.output),
+            "listed": self.listed,
+            "available": self.available,
+            "new": self.new,
+            "skipped": self.skipped,
+            "missing_frames": self.missing_frames,
+            "unavailable": self.unavailable,
+            "pending": self.pending,
+            "fraction_available": round(self.available / self.listed, 4) if self.listed else 0.0,
+            "seconds": round(self.seconds, 3),
+            "errors": dict(sorted(self.errors.items())),
         }
 
 
 def _read_listed(path: Path, item: R2V2Item, max_side: int | None, quality: int) -> list[bytes]:
     """JPEG bytes of the listed frames, letterbox cropped (one crop for the video) and capped."""
     from vidkit.io import video
-    from vidkit.io.store import encode_image
+    from vidkit.io.image import encode_image
 
     rgb = video.read_frames(path, list(item.frames))  # (T, H, W, 3)
     bgr = [frame[..., ::-1] for frame in rgb]
@@ -145,8 +154,9 @@ def recreate(
         StoreConfigError: the store was made with another `--quality`.
     """
     from vidkit.io.atomic import atomic_path
+    from vidkit.io.frame_store import StoreConfig
+    from vidkit.io.frame_store_writer import EncodedVideo, FrameStoreWriter
     from vidkit.io.lock import output_lock
-    from vidkit.io.store import EncodedVideo, FrameStoreWriter, StoreConfig
 
     output = Path(output)
     started = time.monotonic()
@@ -157,13 +167,21 @@ def recreate(
     side = output / "ledger.jsonl" if folders else output.with_name(output.name + ".ledger.jsonl")
     report = output / "availability.json" if folders else output.with_name(output.name + ".availability.json")
     with output_lock(output), Ledger(side) as ledger:
-        writer = None if folders else FrameStoreWriter(output, StoreConfig(codec="jpeg", jpeg_quality=quality),
-                                                       created_by="vidkit scrape r2v2")
+        writer = (
+            None
+            if folders
+            else FrameStoreWriter(
+                output, StoreConfig(codec="jpeg", jpeg_quality=quality), created_by="vidkit scrape r2v2"
+            )
+        )
         try:
             todo = []
             for item in items:
-                done = (all(frame_path(output, item.id, f).exists() for f in item.frames) if folders
-                        else item.id in writer.ids)
+                done = (
+                    all(frame_path(output, item.id, f).exists() for f in item.frames)
+                    if folders
+                    else item.id in writer.ids
+                )
                 settled = ledger.settled(item.id)
                 if done:
                     result.available += 1
@@ -177,7 +195,9 @@ def recreate(
             downloads.mkdir(parents=True, exist_ok=True)
             downloader = Downloader(downloads, options, ledger)
             targets = {item.id: Target(item.id, url_for(item.id, url_template)) for item in todo}
-            work = map_in_threads(lambda it: _work(downloader, targets[it.id], it, max_side, quality), todo, workers, "r2v2")
+            work = map_in_threads(
+                lambda it: _work(downloader, targets[it.id], it, max_side, quality), todo, workers, "r2v2"
+            )
             for n, (item, (info, images)) in enumerate(work, 1):
                 target = targets[item.id]
                 if images is None and isinstance(info, VideoDecodeError):
@@ -199,8 +219,16 @@ def recreate(
                     else:
                         height, width = _jpeg_size(images[0])
                         gaps = [b - a for a, b in zip(item.frames, item.frames[1:])] or [1]
-                        writer.add_video(EncodedVideo(item.id, f"{target.url}#frames={','.join(map(str, item.frames))}",
-                                                      info.fps / max(1, sorted(gaps)[len(gaps) // 2]), height, width, images))
+                        writer.add_video(
+                            EncodedVideo(
+                                item.id,
+                                f"{target.url}#frames={','.join(map(str, item.frames))}",
+                                info.fps / max(1, sorted(gaps)[len(gaps) // 2]),
+                                height,
+                                width,
+                                images,
+                            )
+                        )
                         if n % 16 == 0:
                             writer.commit()
                     ledger.append(Attempt(item.id, target.url, "cached", bytes=sum(map(len, images))))

@@ -64,8 +64,14 @@ class SearchResult:
 
     def summary(self) -> dict:
         return {
-            "output": str(self.output), "queries": self.queries, "found": self.found, "filtered": self.filtered,
-            "videos": self.videos, "train": self.train, "val": self.val, "failed_queries": len(self.failed_queries),
+            "output": str(self.output),
+            "queries": self.queries,
+            "found": self.found,
+            "filtered": self.filtered,
+            "videos": self.videos,
+            "train": self.train,
+            "val": self.val,
+            "failed_queries": len(self.failed_queries),
         }
 
 
@@ -123,8 +129,12 @@ def _run_query(query: str, config: SearchConfig) -> tuple[list[dict], int]:
     rejected: list[str] = []
     accept = duration_filter(config.max_duration, rejected)
     params = {
-        "extract_flat": "in_playlist", "quiet": True, "noprogress": True, "logger": YDL_LOGGER,
-        "playlistend": config.per_query, "match_filter": accept,
+        "extract_flat": "in_playlist",
+        "quiet": True,
+        "noprogress": True,
+        "logger": YDL_LOGGER,
+        "playlistend": config.per_query,
+        "match_filter": accept,
         "extractor_retries": 0,
     }
     url = query_url(query, config)
@@ -153,8 +163,9 @@ def assign_splits(ids: list[str], val: float, seed: int) -> dict[str, str]:
     return {video_id: "val" if rank < n_val else "train" for rank, video_id in enumerate(shuffled)}
 
 
-def search(queries: list[str], output: Path, *, config: SearchConfig = SearchConfig(), seed: int = 0,
-           progress=None) -> SearchResult:
+def search(
+    queries: list[str], output: Path, *, config: SearchConfig = SearchConfig(), seed: int = 0, progress=None
+) -> SearchResult:
     """Search every query and write the deduplicated ids, their URLs, queries and split to `output` (TSV).
 
     A query that fails for good (after retries of transient errors) is logged and skipped.
@@ -196,7 +207,12 @@ def search(queries: list[str], output: Path, *, config: SearchConfig = SearchCon
         with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8") as handle:
             handle.write("\t".join(SEARCH_HEADER) + "\n")
             for video_id, (url, where) in found.items():
-                cells = (printable(video_id), splits[video_id], printable(url), json.dumps([printable(q) for q in where]))
+                cells = (
+                    printable(video_id),
+                    splits[video_id],
+                    printable(url),
+                    json.dumps([printable(q) for q in where]),
+                )
                 handle.write("\t".join(cell.replace("\t", "\\t") for cell in cells) + "\n")
     result.videos = len(found)
     result.val = sum(s == "val" for s in splits.values())

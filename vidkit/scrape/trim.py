@@ -38,7 +38,9 @@ def trim(source: str | Path, target: str | Path, start: float, end: float, *, cr
             rate = stream.average_rate or stream.guessed_rate or Fraction(25)
             time_base = float(stream.time_base)
             if start > 0:
-                reader.seek(int(start / time_base) + (stream.start_time or 0), stream=stream, backward=True, any_frame=False)
+                reader.seek(
+                    int(start / time_base) + (stream.start_time or 0), stream=stream, backward=True, any_frame=False
+                )
             with atomic_path(target) as tmp, av.open(str(tmp), mode="w", format="mp4") as writer:
                 out = None
                 for frame in reader.decode(stream):

@@ -29,14 +29,27 @@ class Kind(str, Enum):
 
 
 def build_index(
-    features: Annotated[list[str], typer.Argument(help="Feature store(s) from embed; several are joined per video (IIC's merged retrieval).")],
+    features: Annotated[
+        list[str],
+        typer.Argument(help="Feature store(s) from embed; several are joined per video (IIC's merged retrieval)."),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Index file to write.")],
-    normalize: Annotated[Normalize, typer.Option(help="L2-normalise each store's part before joining, the joined vector, or nothing.")] = Normalize.each,
-    metric: Annotated[Metric, typer.Option(help="cosine (inner product of unit vectors) or l2 (squared Euclidean distance).")] = Metric.cosine,
-    kind: Annotated[Kind, typer.Option(help="flat: exact search; ivf: approximate, for galleries of millions.")] = Kind.flat,
-    clip_level: Annotated[bool, typer.Option("--clip-level", help="Index every clip row instead of one mean row per video.")] = False,
+    normalize: Annotated[
+        Normalize, typer.Option(help="L2-normalise each store's part before joining, the joined vector, or nothing.")
+    ] = Normalize.each,
+    metric: Annotated[
+        Metric, typer.Option(help="cosine (inner product of unit vectors) or l2 (squared Euclidean distance).")
+    ] = Metric.cosine,
+    kind: Annotated[
+        Kind, typer.Option(help="flat: exact search; ivf: approximate, for galleries of millions.")
+    ] = Kind.flat,
+    clip_level: Annotated[
+        bool, typer.Option("--clip-level", help="Index every clip row instead of one mean row per video.")
+    ] = False,
     nlist: Annotated[Optional[int], typer.Option(min=1, help="IVF cells (default about 4 sqrt(N)).")] = None,
-    nprobe: Annotated[int, typer.Option(min=1, help="IVF cells searched per query (retrieve --nprobe overrides).")] = 16,
+    nprobe: Annotated[
+        int, typer.Option(min=1, help="IVF cells searched per query (retrieve --nprobe overrides).")
+    ] = 16,
     train_size: Annotated[Optional[int], typer.Option(min=1, help="IVF training sample (default 64 per cell).")] = None,
     seed: SeedOpt = 0,
     force: ForceOpt = False,
@@ -63,7 +76,17 @@ def build_index(
     """
     from vidkit import retrieval
 
-    config = retrieval.IndexConfig(normalize=normalize.value, metric=metric.value, kind=kind.value, clip_level=clip_level,
-                                   nlist=nlist, nprobe=nprobe, train_size=train_size, seed=seed)
+    config = retrieval.IndexConfig(
+        normalize=normalize.value,
+        metric=metric.value,
+        kind=kind.value,
+        clip_level=clip_level,
+        nlist=nlist,
+        nprobe=nprobe,
+        train_size=train_size,
+        seed=seed,
+    )
     result = retrieval.build_index([Path(p) for p in expand_stdin(features)], output, config, force=force)
-    report(result, as_json=as_json, text=f"{output}: {result['items']} items of {result['dim']} dims ({result['kind']})")
+    report(
+        result, as_json=as_json, text=f"{output}: {result['items']} items of {result['dim']} dims ({result['kind']})"
+    )

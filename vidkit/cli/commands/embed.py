@@ -22,14 +22,23 @@ class Modality(str, Enum):
 
 
 def embed(
-    inputs: Annotated[list[Path], typer.Argument(help="[CHECKPOINT.pt] FRAMES.h5: without a checkpoint, give --backbone.")],
+    inputs: Annotated[
+        list[Path], typer.Argument(help="[CHECKPOINT.pt] FRAMES.h5: without a checkpoint, give --backbone.")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Feature store to write.")],
-    backbone: Annotated[Optional[str], typer.Option(help="Random-init backbone instead of a checkpoint (the baseline).")] = None,
+    backbone: Annotated[
+        Optional[str], typer.Option(help="Random-init backbone instead of a checkpoint (the baseline).")
+    ] = None,
     split: Annotated[str, typer.Option(help="Split to embed, or 'all'.")] = "all",
     clips_per_video: Annotated[int, typer.Option(min=1, help="Evenly spaced clips per video.")] = 10,
     per_frame: Annotated[bool, typer.Option("--per-frame", help="One row per frame (for t-SNE).")] = False,
     modality: Annotated[Optional[Modality], typer.Option(help="Input modality (default: the checkpoint's).")] = None,
-    pooling: Annotated[str, typer.Option(help="avg: global average pooling; iic: last conv map max-pooled 2x2 and flattened (IIC retrieval).")] = "avg",
+    pooling: Annotated[
+        str,
+        typer.Option(
+            help="avg: global average pooling; iic: last conv map max-pooled 2x2 and flattened (IIC retrieval)."
+        ),
+    ] = "avg",
     clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per clip (default: the checkpoint's).")] = None,
     stride: Annotated[Optional[int], typer.Option(min=1, help="Frame stride in a clip.")] = None,
     size: Annotated[Optional[int], typer.Option(min=8, help="Crop size (default: the checkpoint's).")] = None,
@@ -64,18 +73,29 @@ def embed(
       convolutional map max-pooled over 2x2 spatial windows (stride 2, time untouched) and flattened,
       512x2x3x3 = 9216 values for a 16x112x112 clip through r3d, r21d or c3d.
 
-    JSON: `{"store", "rows", "dim"}`. Core: `vidkit.embedding.embed`.
+    JSON: `{"store", "rows", "dim"}`. Core: `vidkit.embed.embed`.
     """
-    from vidkit import embedding
+    from vidkit import embed as core
 
     if len(inputs) not in (1, 2) or (len(inputs) == 1) == (backbone is None):
         raise typer.BadParameter("give CHECKPOINT FRAMES, or FRAMES with --backbone NAME")
     checkpoint, frames = (inputs[0], inputs[1]) if len(inputs) == 2 else (None, inputs[0])
-    config = embedding.EmbedConfig(
-        split=split, clips_per_video=clips_per_video, per_frame=per_frame, modality=modality.value if modality else None,
-        pooling=pooling, clip_len=clip_len, stride=stride, size=size, batch_size=batch_size, workers=workers,
-        device=device, seed=seed,
+    config = core.EmbedConfig(
+        split=split,
+        clips_per_video=clips_per_video,
+        per_frame=per_frame,
+        modality=modality.value if modality else None,
+        pooling=pooling,
+        clip_len=clip_len,
+        stride=stride,
+        size=size,
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+        seed=seed,
     )
     with progress("embedding") as update:
-        result = embedding.embed(frames, output, checkpoint=checkpoint, backbone=backbone, config=config, force=force, progress=update)
+        result = core.embed(
+            frames, output, checkpoint=checkpoint, backbone=backbone, config=config, force=force, progress=update
+        )
     report(result.summary(), as_json=as_json, text=f"{output}: {result.rows} rows of {result.dim} features")

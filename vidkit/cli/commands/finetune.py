@@ -12,7 +12,7 @@ from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, S
 from vidkit.cli.output import progress, report
 
 
-class Input(str, Enum):
+class Modality(str, Enum):
     rgb = "rgb"
     res = "res"
     diff_stack = "diff-stack"
@@ -30,30 +30,75 @@ class Schedule(str, Enum):
 
 
 def finetune(
-    inputs: Annotated[list[Path], typer.Argument(help="[CHECKPOINT.pt] FRAMES.h5: without a checkpoint, give --backbone.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Fine-tuned checkpoint to write (the confusion matrix goes beside it).")] = None,
-    backbone: Annotated[Optional[str], typer.Option(help="Random-init backbone instead of a checkpoint (the baseline).")] = None,
-    input_: Annotated[Input, typer.Option("--input", help="rgb clips; res: raw residual clips in [-1, 1] (IIC); diff-stack: frame differences as channels of a 2D net (TCE).")] = Input.rgb,
-    task: Annotated[Task, typer.Option(help="clips, or frames: one frame per sample (image end tasks on one-frame videos).")] = Task.clips,
+    inputs: Annotated[
+        list[Path], typer.Argument(help="[CHECKPOINT.pt] FRAMES.h5: without a checkpoint, give --backbone.")
+    ],
+    output: Annotated[
+        Optional[Path],
+        typer.Option("-o", "--output", help="Fine-tuned checkpoint to write (the confusion matrix goes beside it)."),
+    ] = None,
+    backbone: Annotated[
+        Optional[str], typer.Option(help="Random-init backbone instead of a checkpoint (the baseline).")
+    ] = None,
+    modality: Annotated[
+        Modality,
+        typer.Option(
+            help="rgb clips; res: raw residual clips in [-1, 1] (IIC); diff-stack: frame differences as channels of a 2D net (TCE)."
+        ),
+    ] = Modality.rgb,
+    input_: Annotated[
+        Optional[Modality], typer.Option("--input", hidden=True, help="Old spelling of --modality.")
+    ] = None,
+    task: Annotated[
+        Task, typer.Option(help="clips, or frames: one frame per sample (image end tasks on one-frame videos).")
+    ] = Task.clips,
     linear: Annotated[bool, typer.Option("--linear", help="Linear probe: the backbone frozen in eval mode.")] = False,
-    freeze_until: Annotated[int, typer.Option(min=0, max=5, help="Freeze the stem and ResNet stages below this one (LA's ft_begin_index).")] = 0,
-    train_split: Annotated[str, typer.Option(help="Split to train on (a validation part is carved from it).")] = "train01",
+    freeze_until: Annotated[
+        int, typer.Option(min=0, max=5, help="Freeze the stem and ResNet stages below this one (LA's ft_begin_index).")
+    ] = 0,
+    train_split: Annotated[
+        str, typer.Option(help="Split to train on (a validation part is carved from it).")
+    ] = "train01",
     test_split: Annotated[str, typer.Option(help="Split to test on.")] = "test01",
     epochs: Annotated[int, typer.Option(min=1)] = 30,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     lr: Annotated[float, typer.Option(min=0.0, help="SGD learning rate (momentum 0.9).")] = 0.01,
     weight_decay: Annotated[float, typer.Option(min=0.0)] = 5e-4,
-    schedule: Annotated[Schedule, typer.Option(help="cosine; step: x0.1 at 1/2 and 3/4; plateau: x0.1 when validation loss stalls.")] = Schedule.cosine,
+    schedule: Annotated[
+        Schedule,
+        typer.Option(help="cosine; step: x0.1 at 1/2 and 3/4; plateau: x0.1 when the validation loss stalls (IIC)."),
+    ] = Schedule.cosine,
+    patience: Annotated[
+        int, typer.Option(min=1, help="plateau: epochs without a better validation loss before x0.1 (IIC: 50).")
+    ] = 50,
+    min_lr: Annotated[float, typer.Option(min=0.0, help="plateau: the lowest learning rate (IIC: 1e-5).")] = 1e-5,
     dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout before the linear layer.")] = 0.0,
-    flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Random horizontal flips in training (wrong for direction-sensitive classes).")] = False,
-    val_fraction: Annotated[float, typer.Option(min=0.0, max=0.9, help="Part of the train split held out to pick the best epoch.")] = 0.1,
-    clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per clip (differences for diff-stack; default: the checkpoint's, diff-stack 5).")] = None,
+    flip: Annotated[
+        bool,
+        typer.Option(
+            "--flip/--no-flip", help="Random horizontal flips in training (wrong for direction-sensitive classes)."
+        ),
+    ] = False,
+    val_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="Part of the train split held out to pick the best epoch.")
+    ] = 0.1,
+    clip_len: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1, help="Frames per clip (differences for diff-stack; default: the checkpoint's, diff-stack 5)."
+        ),
+    ] = None,
     stride: Annotated[Optional[int], typer.Option(min=1, help="Frame stride in a clip.")] = None,
     size: Annotated[Optional[int], typer.Option(min=8, help="Crop size (default: the checkpoint's).")] = None,
-    test_clips: Annotated[int, typer.Option(min=1, help="Evenly spaced centre clips per test video; logits averaged.")] = 10,
+    test_clips: Annotated[
+        int, typer.Option(min=1, help="Evenly spaced centre clips per test video; logits averaged.")
+    ] = 10,
     test_only: Annotated[bool, typer.Option("--test-only", help="Only test a checkpoint written by finetune.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the unfinished run saved in --output.")] = False,
     force: ForceOpt = False,
+    no_amp: Annotated[
+        bool, typer.Option("--no-amp", help="Train in fp32 on CUDA too (bf16 autocast is the default there).")
+    ] = False,
     workers: LoaderWorkersOpt = 2,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
@@ -61,14 +106,14 @@ def finetune(
 ) -> None:
     """Fine-tune a backbone for classification on a labelled split and test it on another.
 
-    Example: `vidkit finetune iic.pt frames.h5 -o iic_ft.pt --input res --epochs 30`
+    Example: `vidkit finetune iic.pt frames.h5 -o iic_ft.pt --modality res --epochs 30`
 
-    Example: `vidkit finetune frames.h5 --backbone r3d -o random_ft.pt --input res` (the random-init baseline)
+    Example: `vidkit finetune frames.h5 --backbone r3d -o random_ft.pt --modality res` (the random-init baseline)
 
     Trains a classifier (backbone, dropout, one linear layer) on the train split and tests it on the
     test split. Clip length, size and mean/std default to the checkpoint's recipe.
 
-    - **Inputs**: `rgb` clips; `res`, residual clips in [-1, 1] (IIC's fine-tuning); `diff-stack`,
+    - **Modalities** (`--modality`; `--input` is its old spelling): `rgb` clips; `res`, residual clips in [-1, 1] (IIC's fine-tuning); `diff-stack`,
       TCE's stack of differences: `--clip-len N` differences (default 5, from 6 consecutive frames)
       stacked as the channels of a 2D backbone, whose first convolution is widened by repeating the
       pretrained RGB filters (channel i gets RGB filter i mod 3, unscaled, as TCE).
@@ -80,7 +125,8 @@ def finetune(
     - **Training**: SGD (momentum 0.9); one clip per video per epoch at a random start, resized (to the
       recipe's `resize`, else short side 8/7 of `--size`) and randomly cropped. No flips by default:
       IIC did not flip, and a flip turns "moves left" into "moves right". `--schedule plateau` cuts
-      the rate x0.1 when the validation loss stalls (IIC), `step` at 1/2 and 3/4 of the run.
+      the rate x0.1 when the validation loss has not improved for `--patience` epochs, down to
+      `--min-lr` (IIC's 50 and 1e-5), `step` at 1/2 and 3/4 of the run.
     - **Validation**: `--val-fraction` of the train videos (seeded) is held out and scored each epoch
       on one centre clip per video; the epoch with the lowest validation loss is kept (the last one
       with `--val-fraction 0`).
@@ -94,23 +140,54 @@ def finetune(
       run, keeping the last finite epoch.
 
     JSON: `{"checkpoint", "test_top1", "test_top5", "test_videos", "clip_top1", "clip_top5",
-    "val_top1", "best_epoch", "epochs", "confusion", "seconds"}`. Core: `vidkit.finetuning.finetune`.
+    "val_top1", "best_epoch", "epochs", "confusion", "seconds"}`. Core: `vidkit.tasks.finetune.finetune`.
     """
-    from vidkit import finetuning
+    from vidkit.tasks import finetune as core
 
     if len(inputs) not in (1, 2) or (len(inputs) == 1) == (backbone is None):
         raise typer.BadParameter("give CHECKPOINT FRAMES, or FRAMES with --backbone NAME")
     checkpoint, frames = (inputs[0], inputs[1]) if len(inputs) == 2 else (None, inputs[0])
-    config = finetuning.FinetuneConfig(
-        input=input_.value, task=task.value, linear=linear, freeze_until=freeze_until, train_split=train_split,
-        test_split=test_split, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-        schedule=schedule.value, dropout=dropout, flip=flip, val_fraction=val_fraction, clip_len=clip_len, stride=stride, size=size,
-        test_clips=test_clips, workers=workers, device=device, seed=seed,
+    config = core.FinetuneConfig(
+        input=(input_ or modality).value,
+        task=task.value,
+        linear=linear,
+        freeze_until=freeze_until,
+        train_split=train_split,
+        test_split=test_split,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        schedule=schedule.value,
+        patience=patience,
+        min_lr=min_lr,
+        dropout=dropout,
+        flip=flip,
+        val_fraction=val_fraction,
+        clip_len=clip_len,
+        stride=stride,
+        size=size,
+        test_clips=test_clips,
+        workers=workers,
+        device=device,
+        seed=seed,
+        amp=not no_amp,
     )
     with progress("fine-tuning") as update:
-        result = finetuning.finetune(frames, output, checkpoint=checkpoint, backbone=backbone, config=config,
-                                     test_only=test_only, resume=resume, force=force, progress=update)
+        result = core.finetune(
+            frames,
+            output,
+            checkpoint=checkpoint,
+            backbone=backbone,
+            config=config,
+            test_only=test_only,
+            resume=resume,
+            force=force,
+            progress=update,
+        )
     t = result.test
-    text = (f"{t.videos} test videos: top-1 {t.top1 * 100:.2f}%  top-5 {t.top5 * 100:.2f}%  "
-            f"(clips: top-1 {t.clip_top1 * 100:.2f}%)  confusion matrix: {result.confusion_path}")
+    text = (
+        f"{t.videos} test videos: top-1 {t.top1 * 100:.2f}%  top-5 {t.top5 * 100:.2f}%  "
+        f"(clips: top-1 {t.clip_top1 * 100:.2f}%)  confusion matrix: {result.confusion_path}"
+    )
     report(result.summary(), as_json=as_json, text=text)

@@ -25,9 +25,9 @@ def info(
     with its error.
 
     JSON: `{"store", "schema", "complete", "videos", "frames", "failed", "classes", "splits", "bytes",
-    "config", "created_by"[, "failures"]}`. Core: `vidkit.io.store.FrameStore.summary`.
+    "config", "created_by"[, "failures"]}`. Core: `vidkit.io.frame_store.FrameStore.summary`.
     """
-    from vidkit.io.store import FrameStore
+    from vidkit.io.frame_store import FrameStore
 
     with FrameStore(store) as frames:
         summary = frames.summary()

@@ -39,20 +39,34 @@ def _hidden(help_: str = ""):
 
 def pretrain(
     frames: Annotated[Path, typer.Argument(help="Frame store to train on (from extract-frames).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Checkpoint to write (also written every --checkpoint-every steps).")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Checkpoint to write (also written every --checkpoint-every steps).")
+    ],
     method: Annotated[Method, typer.Option(help="Self-supervised objective (docs/methods.md).")] = "tce",
-    backbone: Annotated[Optional[str], typer.Option(help="Backbone name (default: the method's; docs/methods.md lists them).")] = None,
-    epochs: Annotated[Optional[float], typer.Option(min=0.001, help="Passes over the training videos (default: the method's).")] = None,
+    backbone: Annotated[
+        Optional[str], typer.Option(help="Backbone name (default: the method's; docs/methods.md lists them).")
+    ] = None,
+    epochs: Annotated[
+        Optional[float], typer.Option(min=0.001, help="Passes over the training videos (default: the method's).")
+    ] = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Optimizer steps (overrides --epochs).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Samples per step, per process under torchrun (default: the method's).")] = None,
-    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Base learning rate, SGD momentum 0.9 (default: the method's).")] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option(min=1, help="Samples per step, per process under torchrun (default: the method's).")
+    ] = None,
+    lr: Annotated[
+        Optional[float], typer.Option(min=0.0, help="Base learning rate, SGD momentum 0.9 (default: the method's).")
+    ] = None,
     weight_decay: Annotated[float, typer.Option(min=0.0)] = 1e-4,
-    schedule: Annotated[Schedule, typer.Option(help="step: the method's milestones; cosine; constant.")] = Schedule.step,
+    schedule: Annotated[
+        Schedule, typer.Option(help="step: the method's milestones; cosine; constant.")
+    ] = Schedule.step,
     warmup_steps: Annotated[int, typer.Option(min=0, help="Linear warm-up steps.")] = 0,
     grad_clip: Annotated[Optional[float], typer.Option(min=0.0, help="Clip the gradient norm to this.")] = None,
     clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per sample (default: the method's).")] = None,
     size: Annotated[Optional[int], typer.Option(min=8, help="Input size in pixels (default: the method's).")] = None,
-    split: Annotated[Optional[str], typer.Option(help="Split to train on, or 'all' (default: train01 if present).")] = None,
+    split: Annotated[
+        Optional[str], typer.Option(help="Split to train on, or 'all' (default: train01 if present).")
+    ] = None,
     workers: LoaderWorkersOpt = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in --output.")] = False,
     force: ForceOpt = False,
@@ -60,7 +74,14 @@ def pretrain(
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")] = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
-    option: Annotated[Optional[list[str]], typer.Option("--option", "-O", help="A method option as NAME=VALUE (repeatable); docs/methods.md lists each method's, with its paper default.")] = None,
+    option: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--option",
+            "-O",
+            help="A method option as NAME=VALUE (repeatable); docs/methods.md lists each method's, with its paper default.",
+        ),
+    ] = None,
     negatives: Annotated[Optional[int], _hidden()] = None,
     temperature: Annotated[Optional[float], _hidden()] = None,
     bank_momentum: Annotated[Optional[float], _hidden()] = None,
@@ -72,7 +93,9 @@ def pretrain(
     neg: Annotated[Optional[str], _hidden()] = None,
     separate_models: Annotated[Optional[bool], typer.Option("--separate-models", hidden=True)] = None,
     l2_normalize: Annotated[Optional[bool], typer.Option("--l2-normalize", hidden=True)] = None,
-    no_amp: Annotated[bool, typer.Option("--no-amp", help="Train in fp32 on CUDA too (bf16 autocast is the default there).")] = False,
+    no_amp: Annotated[
+        bool, typer.Option("--no-amp", help="Train in fp32 on CUDA too (bf16 autocast is the default there).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Pretrain a backbone on a frame store; --resume continues a run exactly where it stopped.
@@ -113,24 +136,56 @@ def pretrain(
     - **Logs**: a progress bar, the last losses on stderr, and TensorBoard scalars (loss, lr,
       samples/s) with `--tensorboard DIR`.
 
-    JSON: `{"checkpoint", "steps", "final_loss", "seconds"}`. Core: `vidkit.pretraining.pretrain`.
+    JSON: `{"checkpoint", "steps", "final_loss", "seconds"}`. Core: `vidkit.pretrain.pretrain`.
     """
-    from vidkit import pretraining
+    from vidkit import pretrain as core
 
-    legacy = dict(negatives=negatives, temperature=temperature, bank_momentum=bank_momentum, loss=loss, window=window,
-                  mining=mining, rotation=rotation, view2=view2, intra_negatives=neg, separate_models=separate_models,
-                  normalize=l2_normalize)
+    legacy = dict(
+        negatives=negatives,
+        temperature=temperature,
+        bank_momentum=bank_momentum,
+        loss=loss,
+        window=window,
+        mining=mining,
+        rotation=rotation,
+        view2=view2,
+        intra_negatives=neg,
+        separate_models=separate_models,
+        normalize=l2_normalize,
+    )
     options = {name: value for name, value in legacy.items() if value is not None}
     options.update(_pairs(option or []))
-    config = pretraining.PretrainConfig(
-        method=Method(method).value, backbone=backbone, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr,
-        weight_decay=weight_decay, schedule=schedule.value, warmup_steps=warmup_steps, grad_clip=grad_clip,
-        clip_len=clip_len, size=size, split=split, workers=workers, device=device, seed=seed,
-        checkpoint_every=checkpoint_every, amp=not no_amp, method_options=options,
+    config = core.PretrainConfig(
+        method=Method(method).value,
+        backbone=backbone,
+        epochs=epochs,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        schedule=schedule.value,
+        warmup_steps=warmup_steps,
+        grad_clip=grad_clip,
+        clip_len=clip_len,
+        size=size,
+        split=split,
+        workers=workers,
+        device=device,
+        seed=seed,
+        checkpoint_every=checkpoint_every,
+        amp=not no_amp,
+        method_options=options,
     )
     with progress("pretraining") as update:
-        result = pretraining.pretrain(frames, output, config, resume=resume, force=force, tensorboard_dir=tensorboard,
-                                      progress=lambda step, total, loss_, rate: update(step, total, f"loss {loss_:.4f}  {rate:.1f} samples/s"))
+        result = core.pretrain(
+            frames,
+            output,
+            config,
+            resume=resume,
+            force=force,
+            tensorboard_dir=tensorboard,
+            progress=lambda step, total, loss_, rate: update(step, total, f"loss {loss_:.4f}  {rate:.1f} samples/s"),
+        )
     if result.losses:
         console().print("loss: " + "  ".join(f"{s}:{v:.3f}" for s, v in result.losses[-5:]))
     text = f"{output}: {result.steps} steps, final loss {result.final_loss:.4f}, {result.seconds:.1f} s"

@@ -23,11 +23,23 @@ def _ks(text: str) -> list[int]:
 
 def retrieve(
     index: Annotated[Path, typer.Argument(help="Index from build-index.")],
-    queries: Annotated[list[Path], typer.Argument(help="Query feature store(s), as many and in the same order as the index joins.")],
+    queries: Annotated[
+        list[Path], typer.Argument(help="Query feature store(s), as many and in the same order as the index joins.")
+    ],
     k: Annotated[str, typer.Option("--k", help="Comma-separated k values of top-k accuracy.")] = "1,5,10,20,50",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write neighbour lists: .csv (query_id,rank,gallery_id,score) or .h5.")] = None,
-    exclude_self: Annotated[bool, typer.Option("--exclude-self", help="Skip gallery rows of the query's own video (a store queried against itself).")] = False,
-    clip_level: Annotated[bool, typer.Option("--clip-level", help="Query with every clip row instead of one mean row per video.")] = False,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", help="Write neighbour lists: .csv (query_id,rank,gallery_id,score) or .h5."),
+    ] = None,
+    exclude_self: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-self", help="Skip gallery rows of the query's own video (a store queried against itself)."
+        ),
+    ] = False,
+    clip_level: Annotated[
+        bool, typer.Option("--clip-level", help="Query with every clip row instead of one mean row per video.")
+    ] = False,
     per_class: Annotated[bool, typer.Option("--per-class", help="Also report accuracy per class label.")] = False,
     nprobe: Annotated[Optional[int], typer.Option(min=1, help="IVF cells to search (default: the index's).")] = None,
     force: ForceOpt = False,
@@ -55,14 +67,25 @@ def retrieve(
     """
     from vidkit import retrieval
 
-    result = retrieval.retrieve(index, queries, _ks(k), exclude_self=exclude_self, clip=clip_level,
-                                per_class=per_class, nprobe=nprobe, out=out, force=force)
+    result = retrieval.retrieve(
+        index,
+        queries,
+        _ks(k),
+        exclude_self=exclude_self,
+        clip=clip_level,
+        per_class=per_class,
+        nprobe=nprobe,
+        out=out,
+        force=force,
+    )
     summary = result.summary()
     if out is not None:
         summary["neighbours"] = str(out)
     lines = [f"{result.scored} queries against {result.gallery} gallery items"]
     lines += [f"top-{key:<3} {value * 100:6.2f}%" for key, value in result.topk.items()]
     if result.per_class:
-        lines += [f"class {c}: " + "  ".join(f"top-{key} {v * 100:.1f}%" for key, v in accs.items())
-                  for c, accs in result.per_class.items()]
+        lines += [
+            f"class {c}: " + "  ".join(f"top-{key} {v * 100:.1f}%" for key, v in accs.items())
+            for c, accs in result.per_class.items()
+        ]
     report(summary, as_json=as_json, text="\n".join(lines))

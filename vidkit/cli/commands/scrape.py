@@ -19,13 +19,40 @@ scrape = typer.Typer(
 )
 
 ListIn = Annotated[str, typer.Argument(help="A list file, or - for stdin.", metavar="LIST")]
-WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Download threads (downloading waits on the network, not the CPU).")]
-CookiesOpt = Annotated[Optional[Path], typer.Option("--cookies", exists=True, dir_okay=False, help="Netscape cookies.txt exported from a browser signed in to the site.")]
-FormatOpt = Annotated[Optional[str], typer.Option("--video-format", help="yt-dlp format selector (its -f) (default: mp4 video at most 480p, H.264 first).")]
+WorkersOpt = Annotated[
+    int, typer.Option("--workers", min=1, help="Download threads (downloading waits on the network, not the CPU).")
+]
+CookiesOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--cookies",
+        exists=True,
+        dir_okay=False,
+        help="Netscape cookies.txt exported from a browser signed in to the site.",
+    ),
+]
+FormatOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--video-format", help="yt-dlp format selector (its -f) (default: mp4 video at most 480p, H.264 first)."
+    ),
+]
 RateOpt = Annotated[Optional[str], typer.Option("--rate-limit", help="Bytes per second per download, e.g. 500K or 2M.")]
-RetriesOpt = Annotated[int, typer.Option("--retries", min=0, help="Further attempts after a transient failure (429, 5xx, timeout, cut connection).")]
-BackoffOpt = Annotated[float, typer.Option("--backoff", min=0.0, help="Seconds before the first retry; doubled each retry (a 429 pauses every worker).")]
+RetriesOpt = Annotated[
+    int,
+    typer.Option(
+        "--retries", min=0, help="Further attempts after a transient failure (429, 5xx, timeout, cut connection)."
+    ),
+]
+BackoffOpt = Annotated[
+    float,
+    typer.Option(
+        "--backoff", min=0.0, help="Seconds before the first retry; doubled each retry (a 429 pauses every worker)."
+    ),
+]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds one video's download may take.")]
+
+
 class JsRuntime(str, Enum):
     deno = "deno"
     node = "node"
@@ -33,8 +60,15 @@ class JsRuntime(str, Enum):
     quickjs = "quickjs"
 
 
-JsOpt = Annotated[Optional[list[JsRuntime]], typer.Option("--js-runtime", help="JavaScript runtime yt-dlp solves YouTube's challenges with (default: deno); repeatable.")]
-TemplateOpt = Annotated[str, typer.Option("--url-template", help="URL of an id; {id} is replaced (a lab mirror can stand in for YouTube).")]
+JsOpt = Annotated[
+    Optional[list[JsRuntime]],
+    typer.Option(
+        "--js-runtime", help="JavaScript runtime yt-dlp solves YouTube's challenges with (default: deno); repeatable."
+    ),
+]
+TemplateOpt = Annotated[
+    str, typer.Option("--url-template", help="URL of an id; {id} is replaced (a lab mirror can stand in for YouTube).")
+]
 
 _YOUTUBE = "https://www.youtube.com/watch?v={id}"
 
@@ -56,8 +90,15 @@ def _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_ru
         if not rate:
             raise typer.BadParameter(f"{rate_limit!r} is not a byte rate like 500K or 2M", param_hint="--rate-limit")
     defaults = DownloadOptions()
-    return DownloadOptions(format=video_format or defaults.format, cookies=cookies, rate_limit=rate, retries=retries,
-                           backoff=backoff, timeout=timeout, js_runtimes=tuple(r.value for r in js_runtime or ()))
+    return DownloadOptions(
+        format=video_format or defaults.format,
+        cookies=cookies,
+        rate_limit=rate,
+        retries=retries,
+        backoff=backoff,
+        timeout=timeout,
+        js_runtimes=tuple(r.value for r in js_runtime or ()),
+    )
 
 
 def _targets(urls: str, url_template: str):
@@ -74,11 +115,20 @@ def search(
     queries: ListIn,
     output: Annotated[Path, typer.Option("-o", "--output", help="TSV to write: id, split, url, queries.")],
     per_query: Annotated[int, typer.Option("--per-query", min=1, help="Results kept per query at most.")] = 100,
-    max_duration: Annotated[Optional[float], typer.Option("--max-duration", min=0, help="Drop videos longer than this many seconds (the seed: short, < 240).")] = 240.0,
+    max_duration: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-duration", min=0, help="Drop videos longer than this many seconds (the seed: short, < 240)."
+        ),
+    ] = 240.0,
     any_duration: Annotated[bool, typer.Option("--any-duration", help="Keep videos of any length.")] = False,
-    one_per_channel: Annotated[bool, typer.Option("--one-per-channel", help="Keep one video per channel per query, as the seed did.")] = False,
+    one_per_channel: Annotated[
+        bool, typer.Option("--one-per-channel", help="Keep one video per channel per query, as the seed did.")
+    ] = False,
     val: Annotated[float, typer.Option("--val", min=0, help="Ids in val: a fraction (< 1) or a count.")] = 0.1,
-    source: Annotated[str, typer.Option("--source", help="What yt-dlp is asked for each query; {n} and {query} are filled in.")] = "ytsearch{n}:{query}",
+    source: Annotated[
+        str, typer.Option("--source", help="What yt-dlp is asked for each query; {n} and {query} are filled in.")
+    ] = "ytsearch{n}:{query}",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -92,12 +142,20 @@ def search(
     from vidkit.scrape import search as core
     from vidkit.scrape.targets import read_lines
 
-    config = core.SearchConfig(per_query=per_query, max_duration=None if any_duration else max_duration,
-                               one_per_channel=one_per_channel, val=val, source=source)
+    config = core.SearchConfig(
+        per_query=per_query,
+        max_duration=None if any_duration else max_duration,
+        one_per_channel=one_per_channel,
+        val=val,
+        source=source,
+    )
     with progress("searching") as update:
         result = core.search(read_lines(queries), output, config=config, seed=seed, progress=update)
-    report(result.summary(), as_json=as_json,
-           text=f"{output}: {result.videos} videos ({result.train} train, {result.val} val) from {result.queries} queries")
+    report(
+        result.summary(),
+        as_json=as_json,
+        text=f"{output}: {result.videos} videos ({result.train} train, {result.val} val) from {result.queries} queries",
+    )
 
 
 @scrape.command("download")
@@ -130,12 +188,16 @@ def download(
 
     options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
     with progress("downloading") as update:
-        result = core.download(_targets(urls, url_template), output, options=options, workers=workers, seed=seed,
-                               progress=update)
+        result = core.download(
+            _targets(urls, url_template), output, options=options, workers=workers, seed=seed, progress=update
+        )
     if result.pending:
         console().print(f"{result.pending} video(s) failed transiently; rerun to retry them", style="yellow")
-    report(result.summary(), as_json=as_json,
-           text=f"{output}: {result.downloaded} downloaded, {result.skipped} skipped, {result.failed} failed, {result.pending} to retry")
+    report(
+        result.summary(),
+        as_json=as_json,
+        text=f"{output}: {result.downloaded} downloaded, {result.skipped} skipped, {result.failed} failed, {result.pending} to retry",
+    )
 
 
 @scrape.command("cache")
@@ -143,11 +205,17 @@ def cache(
     urls: ListIn,
     output: Annotated[Path, typer.Option("-o", "--output", help="Frame store to write (vidkit.frames/1).")],
     sample_every: Annotated[int, typer.Option("--sample-every", min=1, help="Frames between samples.")] = 150,
-    max_frames: Annotated[int, typer.Option("--max-frames", min=1, help="Frames sampled per try, from a random start.")] = 10,
+    max_frames: Annotated[
+        int, typer.Option("--max-frames", min=1, help="Frames sampled per try, from a random start.")
+    ] = 10,
     frames: Annotated[int, typer.Option("--frames", min=1, help="Contiguous surviving frames kept per video.")] = 4,
     tries: Annotated[int, typer.Option("--tries", min=1, help="Random starts tried before a video is dropped.")] = 3,
-    one_shot: Annotated[bool, typer.Option("--one-shot", help="Keep only frames within one shot (edge change ratio).")] = False,
-    max_side: Annotated[int, typer.Option("--max-side", min=8, help="Shrink frames whose longer side is larger.")] = 480,
+    one_shot: Annotated[
+        bool, typer.Option("--one-shot", help="Keep only frames within one shot (edge change ratio).")
+    ] = False,
+    max_side: Annotated[
+        int, typer.Option("--max-side", min=8, help="Shrink frames whose longer side is larger.")
+    ] = 480,
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG quality.")] = 95,
     workers: WorkersOpt = 4,
     cookies: CookiesOpt = None,
@@ -174,25 +242,51 @@ def cache(
     """
     from vidkit.scrape import cache as core
 
-    config = core.CacheConfig(sample_every=sample_every, max_frames=max_frames, frames=frames, tries=tries,
-                              one_shot=one_shot, max_side=max_side, quality=quality)
+    config = core.CacheConfig(
+        sample_every=sample_every,
+        max_frames=max_frames,
+        frames=frames,
+        tries=tries,
+        one_shot=one_shot,
+        max_side=max_side,
+        quality=quality,
+    )
     if frames > max_frames:
         raise typer.BadParameter(f"--frames {frames} is more than --max-frames {max_frames}", param_hint="--frames")
     options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
     with progress("caching") as update:
-        result = core.cache(_targets(urls, url_template), output, config=config, options=options, workers=workers,
-                            seed=seed, progress=update)
-    report(result.summary(), as_json=as_json,
-           text=f"{output}: {result.cached} cached, {result.dropped} dropped, {result.failed} failed, {result.pending} to retry")
+        result = core.cache(
+            _targets(urls, url_template),
+            output,
+            config=config,
+            options=options,
+            workers=workers,
+            seed=seed,
+            progress=update,
+        )
+    report(
+        result.summary(),
+        as_json=as_json,
+        text=f"{output}: {result.cached} cached, {result.dropped} dropped, {result.failed} failed, {result.pending} to retry",
+    )
 
 
 @scrape.command("r2v2")
 def r2v2(
     ids: ListIn,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Frame store (--format h5) or folder (--format folders).")],
-    layout: Annotated[Layout, typer.Option("--format", help="h5: a frame store; folders: the seed's <XY>/<id>_<frame:06d>.jpg.")] = Layout.h5,
-    shard: Annotated[Optional[str], typer.Option("--shard", help="K/N: only every N-th line from the K-th (split the work across machines).")] = None,
-    max_side: Annotated[Optional[int], typer.Option("--max-side", min=8, help="Shrink larger frames (off: R2V2 kept download size).")] = None,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Frame store (--format h5) or folder (--format folders).")
+    ],
+    layout: Annotated[
+        Layout, typer.Option("--format", help="h5: a frame store; folders: the seed's <XY>/<id>_<frame:06d>.jpg.")
+    ] = Layout.h5,
+    shard: Annotated[
+        Optional[str],
+        typer.Option("--shard", help="K/N: only every N-th line from the K-th (split the work across machines)."),
+    ] = None,
+    max_side: Annotated[
+        Optional[int], typer.Option("--max-side", min=8, help="Shrink larger frames (off: R2V2 kept download size).")
+    ] = None,
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG quality.")] = 95,
     workers: WorkersOpt = 4,
     cookies: CookiesOpt = None,
@@ -221,16 +315,38 @@ def r2v2(
     items = take_shard(core.parse_ids(read_lines(ids), ids), parse_shard(shard))
     options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
     with progress("recreating R2V2") as update:
-        result = core.recreate(items, output, layout=layout.value, url_template=url_template, options=options,
-                               max_side=max_side, quality=quality, workers=workers, progress=update)
-    report(result.summary(), as_json=as_json,
-           text=f"{output}: {result.available} of {result.listed} videos available ({result.new} new)")
+        result = core.recreate(
+            items,
+            output,
+            layout=layout.value,
+            url_template=url_template,
+            options=options,
+            max_side=max_side,
+            quality=quality,
+            workers=workers,
+            progress=update,
+        )
+    report(
+        result.summary(),
+        as_json=as_json,
+        text=f"{output}: {result.available} of {result.listed} videos available ({result.new} new)",
+    )
 
 
 @scrape.command("kinetics")
 def kinetics(
-    csv_files: Annotated[list[Path], typer.Argument(help="Official Kinetics CSVs (youtube_id,time_start,time_end[,label][,split]).", exists=True, dir_okay=False, metavar="CSV...")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder: videos/, annotations/, availability.tsv, ledger.jsonl.")],
+    csv_files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Official Kinetics CSVs (youtube_id,time_start,time_end[,label][,split]).",
+            exists=True,
+            dir_okay=False,
+            metavar="CSV...",
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder: videos/, annotations/, availability.tsv, ledger.jsonl.")
+    ],
     shard: Annotated[Optional[str], typer.Option("--shard", help="K/N: only every N-th clip from the K-th.")] = None,
     workers: WorkersOpt = 4,
     cookies: CookiesOpt = None,
@@ -267,7 +383,16 @@ def kinetics(
         clips.extend(core.parse_csv(text, str(path), path.stem))
     options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
     with progress("downloading Kinetics") as update:
-        result = core.download_kinetics(take_shard(clips, parse_shard(shard)), output, url_template=url_template,
-                                        options=options, workers=workers, progress=update)
-    report(result.summary(), as_json=as_json,
-           text=f"{output}: {result.available} of {result.clips} clips available ({result.new} new); see {output}/availability.tsv")
+        result = core.download_kinetics(
+            take_shard(clips, parse_shard(shard)),
+            output,
+            url_template=url_template,
+            options=options,
+            workers=workers,
+            progress=update,
+        )
+    report(
+        result.summary(),
+        as_json=as_json,
+        text=f"{output}: {result.available} of {result.clips} clips available ({result.new} new); see {output}/availability.tsv",
+    )

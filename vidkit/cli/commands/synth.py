@@ -16,7 +16,9 @@ _DEFAULTS = dict(classes=8, train_per_class=8, test_per_class=4, frames=32, size
 def synth(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write videos/ and splits/ into.", file_okay=False)],
     classes: Annotated[int, typer.Option(min=1, help="Number of motion classes (at most 12).")] = _DEFAULTS["classes"],
-    train_per_class: Annotated[int, typer.Option(min=0, help="Training videos per class.")] = _DEFAULTS["train_per_class"],
+    train_per_class: Annotated[int, typer.Option(min=0, help="Training videos per class.")] = _DEFAULTS[
+        "train_per_class"
+    ],
     test_per_class: Annotated[int, typer.Option(min=0, help="Test videos per class.")] = _DEFAULTS["test_per_class"],
     frames: Annotated[int, typer.Option(min=2, help="Frames per video.")] = _DEFAULTS["frames"],
     size: Annotated[int, typer.Option(min=16, help="Frame width and height in pixels (even).")] = _DEFAULTS["size"],
@@ -40,8 +42,12 @@ def synth(
     from vidkit.io import synth as core
 
     config = core.SynthConfig(
-        classes=classes, train_per_class=train_per_class, test_per_class=test_per_class,
-        frames=frames, size=size, seed=seed,
+        classes=classes,
+        train_per_class=train_per_class,
+        test_per_class=test_per_class,
+        frames=frames,
+        size=size,
+        seed=seed,
     )
     result = core.make_dataset(out_dir, config)
     text = f"{result.train} train + {result.test} test videos of {len(result.classes)} classes in {out_dir}"

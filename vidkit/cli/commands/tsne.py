@@ -24,17 +24,33 @@ class CoordsFormat(str, Enum):
 
 
 def tsne(
-    inputs: Annotated[list[Path], typer.Argument(help="FEATS.h5, or EMB.npy (frames x dims, in time order), or with --checkpoint: VIDEO... (files or frame folders).")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="FEATS.h5, or EMB.npy (frames x dims, in time order), or with --checkpoint: VIDEO... (files or frame folders)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Picture (.png, .svg, .pdf) or video (.mp4).")],
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Embed the given videos frame by frame with this checkpoint.")] = None,
-    video: Annotated[Optional[list[str]], typer.Option("--video", help="Only this video id of a feature store (repeatable).")] = None,
+    checkpoint: Annotated[
+        Optional[Path], typer.Option(help="Embed the given videos frame by frame with this checkpoint.")
+    ] = None,
+    video: Annotated[
+        Optional[list[str]], typer.Option("--video", help="Only this video id of a feature store (repeatable).")
+    ] = None,
     split: Annotated[Optional[str], typer.Option(help="Only this split of a feature store's frame store.")] = None,
     source: Annotated[Optional[Path], typer.Option(help="The video an .npy came from (needed for an .mp4).")] = None,
-    color_by: Annotated[Optional[ColorBy], typer.Option(help="Colour by time, video or class label (default: time for one video, else label or video).")] = None,
+    color_by: Annotated[
+        Optional[ColorBy],
+        typer.Option(help="Colour by time, video or class label (default: time for one video, else label or video)."),
+    ] = None,
     perplexity: Annotated[float, typer.Option(min=1.0)] = 30.0,
     iterations: Annotated[int, typer.Option(min=50, help="Optimisation iterations.")] = 500,
-    pca: Annotated[Optional[int], typer.Option(min=2, help="Reduce to this many PCA components first (e.g. 50).")] = None,
-    coords: Annotated[CoordsFormat, typer.Option(help="Format of the coordinates written beside the output.")] = CoordsFormat.npy,
+    pca: Annotated[
+        Optional[int], typer.Option(min=2, help="Reduce to this many PCA components first (e.g. 50).")
+    ] = None,
+    coords: Annotated[
+        CoordsFormat, typer.Option(help="Format of the coordinates written beside the output.")
+    ] = CoordsFormat.npy,
     title: Annotated[Optional[str], typer.Option(help="Plot title.")] = None,
     n_jobs: Annotated[int, typer.Option("--n-jobs", min=1, help="Threads for openTSNE.")] = 1,
     device: DeviceOpt = "auto",
@@ -78,7 +94,14 @@ def tsne(
     else:
         points = viz_inputs.from_feature_store(inputs[0], video, split)
     config = viz.TsneConfig(perplexity=perplexity, iterations=iterations, pca=pca, seed=seed, n_jobs=n_jobs)
-    result = viz.render(points, output, config, color_by=color_by.value if color_by else None,
-                        coords_format=coords.value, title=title,
-                        inputs=(*inputs, *(p for p in (checkpoint, source) if p is not None)), force=force)
+    result = viz.render(
+        points,
+        output,
+        config,
+        color_by=color_by.value if color_by else None,
+        coords_format=coords.value,
+        title=title,
+        inputs=(*inputs, *(p for p in (checkpoint, source) if p is not None)),
+        force=force,
+    )
     report(result, as_json=as_json, text=f"{output}: {result['points']} points; coordinates in {result['coordinates']}")

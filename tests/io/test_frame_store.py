@@ -11,15 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vidkit.errors import ClipRangeError, StoreConfigError, StoreSchemaError
-from vidkit.io import store
+from vidkit.io import frame_store as store
+from vidkit.io.frame_store_writer import EncodedVideo, FrameStoreWriter
+from vidkit.io.image import encode_image
 
 
-def _video(video_id: str, frames: np.ndarray, codec: str, flow: bool = False) -> store.EncodedVideo:
+def _video(video_id: str, frames: np.ndarray, codec: str, flow: bool = False) -> EncodedVideo:
     """Frames are RGB; the writer's encoder takes OpenCV's BGR."""
-    encoded = [store.encode_image(f[..., ::-1], codec) for f in frames]
-    u = [store.encode_image(f[..., 0], codec) for f in frames[1:]] if flow else None
-    v = [store.encode_image(f[..., 1], codec) for f in frames[1:]] if flow else None
-    return store.EncodedVideo(video_id, f"/src/{video_id}.mp4", 25.0, frames.shape[1], frames.shape[2], encoded, u, v)
+    encoded = [encode_image(f[..., ::-1], codec) for f in frames]
+    u = [encode_image(f[..., 0], codec) for f in frames[1:]] if flow else None
+    v = [encode_image(f[..., 1], codec) for f in frames[1:]] if flow else None
+    return EncodedVideo(video_id, f"/src/{video_id}.mp4", 25.0, frames.shape[1], frames.shape[2], encoded, u, v)
 
 
 def _random_videos(rng, count, codec="raw"):
@@ -28,7 +30,7 @@ def _random_videos(rng, count, codec="raw"):
 
 
 def _write(path, videos, config=store.StoreConfig(codec="raw"), commit=True, finish=True):
-    with store.FrameStoreWriter(path, config) as writer:
+    with FrameStoreWriter(path, config) as writer:
         for video in videos:
             writer.add_video(video)
         if finish:
@@ -52,7 +54,9 @@ def test_raw_roundtrip_is_exact(tmp_path):
 def test_jpeg_roundtrip_within_tolerance(tmp_path):
     # Smooth images, as real frames are: JPEG's error on noise would say nothing.
     ramp = np.linspace(0, 255, 64 * 48).reshape(48, 64).astype(np.uint8)
-    clip = np.stack([np.stack([np.roll(ramp, t, 1), ramp.T[:48, :48].repeat(2, 1)[:, :64], 255 - ramp], -1) for t in range(6)])
+    clip = np.stack(
+        [np.stack([np.roll(ramp, t, 1), ramp.T[:48, :48].repeat(2, 1)[:, :64], 255 - ramp], -1) for t in range(6)]
+    )
     _write(tmp_path / "j.h5", [_video("a", clip, "jpeg")], store.StoreConfig())
     decoded = store.FrameStore(tmp_path / "j.h5").read_clip(0, 0, 6)
     assert np.abs(decoded.astype(int) - clip).mean() < 3
@@ -71,7 +75,9 @@ def test_clip_reads_match_numpy(tmp_path_factory, data):
     stride = data.draw(st.integers(1, 4))
     start = data.draw(st.integers(0, n - 1))
     length = data.draw(st.integers(1, (n - 1 - start) // stride + 1))
-    np.testing.assert_array_equal(frames.read_clip(i, start, length, stride), clips[i][start : start + stride * length : stride])
+    np.testing.assert_array_equal(
+        frames.read_clip(i, start, length, stride), clips[i][start : start + stride * length : stride]
+    )
     with pytest.raises(ClipRangeError):
         frames.read_clip(i, start, length + (n - start), stride)
 
@@ -121,13 +127,13 @@ def test_schema_errors(tmp_path):
     with pytest.raises(StoreSchemaError, match="not a frame store"):
         store.FrameStore(tmp_path / "other.h5")
     with pytest.raises(StoreSchemaError, match="not a frame store"):
-        store.FrameStoreWriter(tmp_path / "other.h5", store.StoreConfig())
+        FrameStoreWriter(tmp_path / "other.h5", store.StoreConfig())
 
 
 def test_config_mismatch(tmp_path):
     _write(tmp_path / "s.h5", [], store.StoreConfig(short_side=128), finish=False)
     with pytest.raises(StoreConfigError, match="short_side=128 \\(now 64\\)"):
-        store.FrameStoreWriter(tmp_path / "s.h5", store.StoreConfig(short_side=64))
+        FrameStoreWriter(tmp_path / "s.h5", store.StoreConfig(short_side=64))
 
 
 def test_uncommitted_videos_are_rolled_back(tmp_path):
@@ -135,14 +141,14 @@ def test_uncommitted_videos_are_rolled_back(tmp_path):
     clips, videos = _random_videos(np.random.default_rng(4), 4)
     path = tmp_path / "s.h5"
     config = store.StoreConfig(codec="raw")
-    with store.FrameStoreWriter(path, config) as writer:
+    with FrameStoreWriter(path, config) as writer:
         writer.add_video(videos[0])
         writer.add_video(videos[1])
         writer.commit()
         writer.add_video(videos[2])  # never committed: as if the process died here
     frames = store.FrameStore(path)
     assert (frames.num_videos, frames.complete) == (2, False)
-    with store.FrameStoreWriter(path, config) as writer:
+    with FrameStoreWriter(path, config) as writer:
         assert list(writer.ids) == ["v0", "v1"]
         writer.add_video(videos[3])
         writer.finish(None, None, {})
@@ -163,7 +169,10 @@ def test_object_count_does_not_grow_with_videos(tmp_path):
 
     rng = np.random.default_rng(5)
     _write(tmp_path / "small.h5", _random_videos(rng, 2)[1])
-    _write(tmp_path / "big.h5", [_video(f"v{i}", rng.integers(0, 256, (2, 2, 2, 3), dtype=np.uint8), "raw") for i in range(1000)])
+    _write(
+        tmp_path / "big.h5",
+        [_video(f"v{i}", rng.integers(0, 256, (2, 2, 2, 3), dtype=np.uint8), "raw") for i in range(1000)],
+    )
     assert count_objects(tmp_path / "small.h5") == count_objects(tmp_path / "big.h5")
     big = store.FrameStore(tmp_path / "big.h5")
     assert big.video(999).id == "v999" and big.read_clip(999, 1, 1).shape == (1, 2, 2, 3)
@@ -180,7 +189,7 @@ def test_pickles_without_its_handle(tmp_path):
 
 def test_splits_classes_failures(tmp_path):
     _, videos = _random_videos(np.random.default_rng(7), 3)
-    with store.FrameStoreWriter(tmp_path / "s.h5", store.StoreConfig(codec="raw")) as writer:
+    with FrameStoreWriter(tmp_path / "s.h5", store.StoreConfig(codec="raw")) as writer:
         for video in videos:
             writer.add_video(video)
         writer.add_failure("/bad.mp4", "cannot open /bad.mp4")

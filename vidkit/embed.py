@@ -18,22 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch.utils.data import DataLoader
-
 from vidkit.checkpoint.backbone import load_backbone
 from vidkit.checkpoint.recipe import scaled_resize
 from vidkit.data import sampling
-from vidkit.data.datasets import MODALITIES, ClipDataset, worker_init
-from vidkit.engine.device import autocast, resolve_device
+from vidkit.data.datasets import MODALITIES, ClipDataset
+from vidkit.data.selection import select_videos
+from vidkit.engine import inference
+from vidkit.engine.device import resolve_device
 from vidkit.errors import VidkitError
 from vidkit.io.features import SCHEMA as FEATURES
 from vidkit.io.features import FeatureStore, write_features
+from vidkit.io.frame_store import FrameStore
+from vidkit.io.h5 import unless_schema
 from vidkit.io.outputs import claim_output
-from vidkit.io.store import FrameStore, unless_schema
-
-POOLINGS = ("avg", "iic")
+from vidkit.models.pooling import POOLINGS, clip_features
 
 
 @dataclass
@@ -62,36 +60,16 @@ class EmbedResult:
         return {"store": str(self.store), "rows": self.rows, "dim": self.dim}
 
 
-def clip_items(n_frames: np.ndarray, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
-    """`(rows, 2)` of `(video, start)`: evenly spaced clips, or one clip per frame (`n_frames` of every video)."""
-    rows = []
-    for video in videos:
-        n = int(n_frames[video])
-        starts = np.arange(n) if per_frame else sampling.evenly_spaced_starts(n, span, clips_per_video)
-        rows.append(np.stack([np.full(len(starts), video), starts], axis=1))
-    return np.concatenate(rows).astype(np.int64)
-
-
-def pooled(model, x: torch.Tensor, pooling: str) -> torch.Tensor:
-    """One model input -> `(B, D)` features with the given pooling."""
-    if pooling == "avg":
-        return model(x)
-    fmap = model.forward_features(x)
-    window = (1, 2, 2) if fmap.dim() == 5 else (2, 2)
-    pool = torch.nn.functional.max_pool3d if fmap.dim() == 5 else torch.nn.functional.max_pool2d
-    return pool(fmap, window).flatten(1)
-
-
-def clip_features(model, clips: torch.Tensor, pooling: str = "avg") -> torch.Tensor:
-    """`(B, C, T, H, W)` -> `(B, D)`; a 3-channel 2D net embeds each frame and averages over time."""
-    if model.dims == 2 and model.in_channels == clips.shape[1]:
-        b, c, t, h, w = clips.shape
-        return pooled(model, clips.transpose(1, 2).reshape(b * t, c, h, w), pooling).view(b, t, -1).mean(dim=1)
-    return pooled(model, clips, pooling)
-
-
-def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: str | None = None,
-          config: EmbedConfig = EmbedConfig(), force: bool = False, progress=None) -> EmbedResult:
+def embed(
+    frames: Path,
+    out: Path,
+    *,
+    checkpoint: Path | None = None,
+    backbone: str | None = None,
+    config: EmbedConfig = EmbedConfig(),
+    force: bool = False,
+    progress=None,
+) -> EmbedResult:
     """Write the features of `frames` (one split or all videos) to the feature store `out`.
 
     An existing feature store at `out` is replaced; anything else there only with `force`.
@@ -104,9 +82,9 @@ def embed(frames: Path, out: Path, *, checkpoint: Path | None = None, backbone: 
         return _embed(frames, out, checkpoint, backbone, config, progress)
 
 
-def _embed(frames: Path, out: Path, checkpoint: Path | None, backbone: str | None, config: EmbedConfig, progress) -> EmbedResult:
-    from vidkit.pretraining import select_videos
-
+def _embed(
+    frames: Path, out: Path, checkpoint: Path | None, backbone: str | None, config: EmbedConfig, progress
+) -> EmbedResult:
     if config.pooling not in POOLINGS:
         raise VidkitError(f"unknown pooling {config.pooling!r}; choose one of {', '.join(POOLINGS)}")
     loaded = load_backbone(checkpoint, backbone, seed=config.seed)
@@ -120,27 +98,52 @@ def _embed(frames: Path, out: Path, checkpoint: Path | None, backbone: str | Non
         raise VidkitError(f"--modality {modality} needs flow: {frames} was extracted without --flow")
     split, videos = select_videos(store, config.split)
     table = store.table()
-    items = clip_items(table["n_frames"], videos, (clip_len - 1) * stride + 1, config.clips_per_video, config.per_frame)
-    dataset = ClipDataset(store, items, clip_len=clip_len, stride=stride, size=size, modality=modality,
-                          mean=recipe.mean, std=recipe.std, resize=scaled_resize(recipe, size))
+    # Clip positions in the modality's own stream: residuals read one frame more, flow has one fewer.
+    span = sampling.clip_span(clip_len, stride, modality)
+    items = sampling.clip_items(
+        sampling.usable_frames(table["n_frames"], modality), videos, span, config.clips_per_video, config.per_frame
+    )
+    dataset = ClipDataset(
+        store,
+        items,
+        clip_len=clip_len,
+        stride=stride,
+        size=size,
+        modality=modality,
+        mean=recipe.mean,
+        std=recipe.std,
+        resize=scaled_resize(recipe, size),
+    )
     device = resolve_device(config.device)
-    loader = DataLoader(dataset, batch_size=config.batch_size, num_workers=config.workers,
-                        worker_init_fn=worker_init, pin_memory=device.type == "cuda")
     model.to(device).eval()
-    chunks, done = [], 0
-    with torch.no_grad(), autocast(device):
-        for clips in loader:
-            chunks.append(clip_features(model, clips.to(device, non_blocking=True), config.pooling).float().cpu().numpy())
-            done += len(clips)
-            if progress:
-                progress(done, len(items))
-    ends = np.minimum(items[:, 1] + (clip_len - 1) * stride, table["n_frames"][items[:, 0]] - 1)
+    features = inference.run(
+        lambda clips: clip_features(model, clips, config.pooling),
+        inference.loader(dataset, batch_size=config.batch_size, workers=config.workers, device=device),
+        device=device,
+        total=len(items),
+        progress=progress,
+    )
+    ends = sampling.clip_last_frame(items[:, 1], span, modality, table["n_frames"][items[:, 0]])
     result = FeatureStore(
-        features=np.concatenate(chunks), video_index=items[:, 0], video_id=table["id"][items[:, 0]],
-        clip_start=items[:, 1], clip_end=ends, label=table["label"][items[:, 0]],
-        config={**source, "frames": str(frames), "split": split, "modality": modality, "pooling": config.pooling,
-                "clip_len": clip_len, "stride": stride, "size": size, "per_frame": config.per_frame,
-                "clips_per_video": None if config.per_frame else config.clips_per_video, "seed": config.seed},
+        features=features,
+        video_index=items[:, 0],
+        video_id=table["id"][items[:, 0]],
+        clip_start=items[:, 1],
+        clip_end=ends,
+        label=table["label"][items[:, 0]],
+        config={
+            **source,
+            "frames": str(frames),
+            "split": split,
+            "modality": modality,
+            "pooling": config.pooling,
+            "clip_len": clip_len,
+            "stride": stride,
+            "size": size,
+            "per_frame": config.per_frame,
+            "clips_per_video": None if config.per_frame else config.clips_per_video,
+            "seed": config.seed,
+        },
     )
     write_features(out, result, created_by="vidkit embed")
     return EmbedResult(out, len(result), result.dim)

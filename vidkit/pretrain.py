@@ -12,15 +12,15 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from vidkit import checkpoint as ckpt
+from vidkit.data.selection import select_videos
 from vidkit.engine import dist, train
 from vidkit.engine.device import resolve_device
 from vidkit.errors import UsageError, VidkitError
+from vidkit.io.frame_store import FrameStore
 from vidkit.io.outputs import claim_output
-from vidkit.io.store import FrameStore
 from vidkit.methods import method_class
 from vidkit.methods.options import parse_options
 
@@ -63,9 +63,15 @@ class PretrainConfig:
         cls = method_class(self.method)
         d = cls.defaults
         parse_options(cls.Options, self.method_options, self.method)  # a wrong name or type fails here, early
-        return replace(self, backbone=self.backbone or d.backbone, batch_size=self.batch_size or d.batch_size,
-                       lr=d.lr if self.lr is None else self.lr, epochs=self.epochs or d.epochs,
-                       size=self.size or d.size, clip_len=self.clip_len or d.clip_len)
+        return replace(
+            self,
+            backbone=self.backbone or d.backbone,
+            batch_size=self.batch_size or d.batch_size,
+            lr=d.lr if self.lr is None else self.lr,
+            epochs=self.epochs or d.epochs,
+            size=self.size or d.size,
+            clip_len=self.clip_len or d.clip_len,
+        )
 
     def options(self):
         """The method's options dataclass, with what was given set and the rest the paper's."""
@@ -87,22 +93,24 @@ class PretrainResult:
     losses: list[tuple[int, float]]
 
     def summary(self) -> dict:
-        return {"checkpoint": str(self.checkpoint), "steps": self.steps, "final_loss": self.final_loss,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "checkpoint": str(self.checkpoint),
+            "steps": self.steps,
+            "final_loss": self.final_loss,
+            "seconds": round(self.seconds, 3),
+        }
 
 
-def select_videos(store: FrameStore, split: str | None) -> tuple[str, np.ndarray]:
-    """The video indices a command works on: a named split, `all`, or (None) train01 when present."""
-    if split is None:
-        split = "train01" if "train01" in store.split_names else "all"
-    videos = np.arange(store.num_videos) if split == "all" else store.split(split)
-    if len(videos) == 0:
-        raise VidkitError(f"split {split!r} of {store.path.name} holds no video")
-    return split, videos
-
-
-def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = False, force: bool = False,
-             tensorboard_dir: Path | None = None, progress: train.ProgressFn | None = None) -> PretrainResult:
+def pretrain(
+    frames: Path,
+    out: Path,
+    config: PretrainConfig,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    tensorboard_dir: Path | None = None,
+    progress: train.ProgressFn | None = None,
+) -> PretrainResult:
     """Pretrain `config.method` on the frame store `frames`, writing the checkpoint `out`.
 
     An existing `out` is continued with `resume`, replaced with `force`, and refused otherwise.
@@ -122,12 +130,20 @@ def pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool = 
     with claim_output(out, inputs=[frames, tensorboard_dir], existing=verdict, force=force):
         if resume and not out.exists():
             log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
-        return _pretrain(frames, out, config, resume=resume and out.exists(), tensorboard_dir=tensorboard_dir,
-                         progress=progress)
+        return _pretrain(
+            frames, out, config, resume=resume and out.exists(), tensorboard_dir=tensorboard_dir, progress=progress
+        )
 
 
-def _pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool, tensorboard_dir: Path | None,
-              progress: train.ProgressFn | None) -> PretrainResult:
+def _pretrain(
+    frames: Path,
+    out: Path,
+    config: PretrainConfig,
+    *,
+    resume: bool,
+    tensorboard_dir: Path | None,
+    progress: train.ProgressFn | None,
+) -> PretrainResult:
     from vidkit.methods import create_method
     from vidkit.models import create_backbone
 
@@ -139,11 +155,21 @@ def _pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool, 
     if steps <= 0:
         raise VidkitError(f"{len(videos)} videos make no full batch of {config.batch_size}; lower --batch-size")
     train_config = train.TrainConfig(
-        steps=steps, batch_size=config.batch_size, lr=config.lr, momentum=config.momentum,
-        weight_decay=config.weight_decay, schedule=config.schedule, warmup_steps=config.warmup_steps,
-        milestones=defaults.milestones, gamma=defaults.gamma, grad_clip=config.grad_clip,
-        checkpoint_every=config.checkpoint_every, log_every=config.log_every, workers=config.workers,
-        seed=config.seed, amp=config.amp,
+        steps=steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        schedule=config.schedule,
+        warmup_steps=config.warmup_steps,
+        milestones=defaults.milestones,
+        gamma=defaults.gamma,
+        grad_clip=config.grad_clip,
+        checkpoint_every=config.checkpoint_every,
+        log_every=config.log_every,
+        workers=config.workers,
+        seed=config.seed,
+        amp=config.amp,
     )
     device = resolve_device(config.device)
     dist.init(device)
@@ -156,20 +182,48 @@ def _pretrain(frames: Path, out: Path, config: PretrainConfig, *, resume: bool, 
         position = _restore(out, method, optimizer, config, train_config)
     if position.step >= steps:
         raise VidkitError(f"{out} has already run {position.step} of {steps} steps; ask for more --steps or --epochs")
-    run_config = {"pretrain": asdict(config), "train": train.config_dict(train_config), "frames": str(frames), "split": split}
+    run_config = {
+        "pretrain": asdict(config),
+        "train": train.config_dict(train_config),
+        "frames": str(frames),
+        "split": split,
+    }
 
     def save(method_, optimizer_, position_, final: bool) -> None:
-        ckpt.save(ckpt.Checkpoint(
-            backbone_name=config.backbone, backbone_kwargs={}, backbone=method_.backbone.state_dict(), input=recipe,
-            method=config.method, hparams=method_.hparams(), method_state=method_.method_state(),
-            training={"optimizer": optimizer_.state_dict(), "step": position_.step, "epoch": position_.epoch,
-                      "batch": position_.batch, "complete": final, "config": run_config},
-        ), out)
+        ckpt.save(
+            ckpt.Checkpoint(
+                backbone_name=config.backbone,
+                backbone_kwargs={},
+                backbone=method_.backbone.state_dict(),
+                input=recipe,
+                method=config.method,
+                hparams=method_.hparams(),
+                method_state=method_.method_state(),
+                training={
+                    "optimizer": optimizer_.state_dict(),
+                    "step": position_.step,
+                    "epoch": position_.epoch,
+                    "batch": position_.batch,
+                    "complete": final,
+                    "config": run_config,
+                },
+            ),
+            out,
+        )
 
     dataset = method.build_dataset(store, videos, recipe, options, config.seed)
     try:
-        result = train.fit(method, dataset, train_config, device=device, save=save, optimizer=optimizer,
-                           position=position, tensorboard_dir=tensorboard_dir, progress=progress)
+        result = train.fit(
+            method,
+            dataset,
+            train_config,
+            device=device,
+            save=save,
+            optimizer=optimizer,
+            position=position,
+            tensorboard_dir=tensorboard_dir,
+            progress=progress,
+        )
     finally:
         dist.shutdown()
     return PretrainResult(out, result.steps, result.final_loss, result.seconds, result.losses)
@@ -191,8 +245,12 @@ def _restore(path: Path, method, optimizer, config: PretrainConfig, train_config
     changed += [k for k in _changed_options(run.get("train", {}), train.config_dict(train_config)) if k not in changed]
     changed = [k for k in changed if k != "method_options"]  # the method's own options are compared below
     if changed:
-        was = ", ".join(f"--{k.replace('_', '-')} {run.get('pretrain', {}).get(k, run.get('train', {}).get(k))}" for k in changed)
-        raise UsageError(f"{path} was trained with {was}; --resume needs the same options (only the run length may change)")
+        was = ", ".join(
+            f"--{k.replace('_', '-')} {run.get('pretrain', {}).get(k, run.get('train', {}).get(k))}" for k in changed
+        )
+        raise UsageError(
+            f"{path} was trained with {was}; --resume needs the same options (only the run length may change)"
+        )
     if (saved.method, saved.backbone_name) != (config.method, config.backbone):
         raise VidkitError(
             f"{path} is a {saved.method}/{saved.backbone_name} run; --resume needs the same --method and --backbone"
@@ -200,7 +258,10 @@ def _restore(path: Path, method, optimizer, config: PretrainConfig, train_config
     if saved.hparams != method.hparams():
         changed = sorted(k for k in method.hparams() if saved.hparams.get(k) != method.hparams()[k])
         raise UsageError(f"{path} was trained with other {config.method} options ({', '.join(changed)}); cannot resume")
-    ckpt.load_strict(method, {**{f"backbone.{k}": v for k, v in saved.backbone.items()}, **saved.method_state},
-                     what=f"{config.method} method")
+    ckpt.load_strict(
+        method,
+        {**{f"backbone.{k}": v for k, v in saved.backbone.items()}, **saved.method_state},
+        what=f"{config.method} method",
+    )
     optimizer.load_state_dict(saved.training["optimizer"])
     return train.Position(saved.training["step"], saved.training["epoch"], saved.training["batch"])

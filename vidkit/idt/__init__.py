@@ -1,0 +1,1 @@
+"""Improved dense trajectories, Fisher vectors and k-means: the core of `vidkit cluster-idt` (docs/idt.md)."""

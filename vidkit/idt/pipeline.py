@@ -1,0 +1,467 @@
+"""`cluster-idt` end to end: trajectories per video, Fisher-vector model, encoding, k-means.
+
+The IDT prior of Tokmakov et al. (ECCV-W 2020) took four scripts, a C++ build and a CPU cluster.
+Here it is one resumable run in four stages, each leaving its outputs in a work folder beside
+the output (`CLUSTERS.h5.work/`), so a killed run loses at most the videos in flight:
+
+1. trajectories: `work/trajectories/<id>.txt.gz`, the release's text rows (a failure is written
+   to `work/failed/<id>.txt` and the video skipped; a rerun retries it);
+2. model: PCA + GMM (+ count sketch) fitted on a seeded sample of `fit_videos` videos: `work/encoder.h5`;
+3. encoding: one feature per video, `work/fv/<id>.npy`;
+4. clustering: `num_c` faiss k-means runs, written with everything else into the clusters store.
+
+Per-video files are named through `vidkit.io.paths.child`, so any id is a safe file name.
+Stages 1 and 3 run in `workers` spawned processes, results handled in input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from vidkit import __version__
+from vidkit.errors import (
+    NoInputError,
+    StoreConfigError,
+    TooFewVideosError,
+    TrajectoryFormatError,
+    UsageError,
+    VidkitError,
+)
+from vidkit.idt import clustering, fisher
+from vidkit.idt.trajectories import IdtConfig
+from vidkit.io import clusters as cstore
+from vidkit.io import trajectories as tio
+from vidkit.io.atomic import atomic_path
+from vidkit.io.lock import output_lock
+from vidkit.io.outputs import claim_output
+from vidkit.io.paths import child, printable
+
+log = logging.getLogger("vidkit")
+STAGES = ("trajectories", "model", "encode", "cluster")
+_FRAME_BLOCK = 64  # frames read from a frame store at a time
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Options of `vidkit cluster-idt`; the defaults are the seed's."""
+
+    k: int = 6000
+    num_c: int = 3
+    fit_videos: int = 3500
+    seed: int = 0  # fitting sample, PCA/GMM, sketch
+    kmeans_seed: int = clustering.BASE_SEED
+    idt: IdtConfig = field(default_factory=IdtConfig)
+    fisher: fisher.FisherConfig = field(default_factory=fisher.FisherConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video: from a frame store (`index` >= 0) or a video file."""
+
+    video_id: str
+    source: str
+    index: int = -1
+
+
+@dataclass
+class ClusterResult:
+    clusters: Path | None
+    videos: int
+    clustered: int
+    failed: int
+    k: int
+    num_c: int
+    dim: int
+    trajectories: int | None  # rows written to --trajectories-h5 (None without it)
+    stage: str
+    seconds: float
+
+    def summary(self) -> dict:
+        out = asdict(self)
+        out["clusters"] = str(self.clusters) if self.clusters else None
+        return out
+
+
+def work_dir(out: Path) -> Path:
+    """The folder holding the stages' outputs for `out`."""
+    return out.with_name(out.name + ".work")
+
+
+def plan_jobs(inputs: list[str | Path]) -> tuple[list[Job], str]:
+    """Jobs from one frame store, or from video files (id = file name without extension)."""
+    if len(inputs) == 1 and str(inputs[0]).endswith(".h5"):
+        from vidkit.io.frame_store import FrameStore
+
+        with FrameStore(inputs[0]) as store:
+            ids = store.table()["id"]
+        return [Job(str(v), str(inputs[0]), i) for i, v in enumerate(ids)], str(inputs[0])
+    jobs, seen = [], set()
+    for path in inputs:
+        path = Path(path)
+        if not path.is_file():
+            raise NoInputError(f"{path} is not a file (give one frame store or video files)")
+        if path.stem in seen:
+            raise UsageError(f"two inputs have the id {printable(path.stem)!r}; ids must be unique")
+        seen.add(path.stem)
+        jobs.append(Job(path.stem, str(path)))
+    return jobs, ", ".join(str(i) for i in inputs)
+
+
+def _frames(job: Job) -> Iterator[np.ndarray]:
+    if job.index < 0:
+        from vidkit.io import video
+
+        yield from video.iter_frames(job.source)
+        return
+    from vidkit.io.frame_store import FrameStore
+
+    with FrameStore(job.source) as store:
+        n = store.n_frames(job.index)
+        for start in range(0, n, _FRAME_BLOCK):
+            yield from store.read_clip(job.index, start, min(_FRAME_BLOCK, n - start))
+
+
+def _trajectory_task(job: Job, config: IdtConfig, target: Path, failed: Path, boxes: Path | None) -> tuple[int, str]:
+    """Worker: trajectories of one video into `target`; returns (rows, error message or "")."""
+    from vidkit.idt.trajectories import extract_trajectories
+
+    try:
+        box_list = tio.read_boxes(boxes) if boxes is not None and boxes.exists() else None
+        rows = extract_trajectories(_frames(job), config, boxes=box_list)
+        tio.write_text(target, rows)
+        failed.unlink(missing_ok=True)
+        return len(rows), ""
+    except Exception as exc:  # noqa: BLE001 - a bad video is recorded and skipped, never fatal
+        message = printable(f"{type(exc).__name__}: {str(exc).strip()}")[:500]
+        with atomic_path(failed) as tmp:
+            tmp.write_text(message + "\n")
+        return 0, message
+
+
+_ENCODER_CACHE: dict[str, cstore.Encoder] = {}
+
+
+def _encode_task(job: Job, rows_path: Path, encoder_path: Path, target: Path) -> tuple[int, str]:
+    """Worker: the Fisher-vector feature of one video into `target` (`.npy`)."""
+    try:
+        if str(encoder_path) not in _ENCODER_CACHE:
+            _ENCODER_CACHE.clear()
+            _ENCODER_CACHE[str(encoder_path)] = cstore.load_encoder(encoder_path)[0]
+        rows = tio.read_text(rows_path)
+        vector = fisher.fisher_vector(rows, _ENCODER_CACHE[str(encoder_path)])
+        with atomic_path(target) as tmp, open(tmp, "wb") as file:
+            np.save(file, vector)
+        return len(rows), ""
+    except Exception as exc:  # noqa: BLE001 - recorded and skipped
+        return 0, printable(f"{type(exc).__name__}: {str(exc).strip()}")[:500]
+
+
+def _init_worker(parent: int) -> None:
+    """Worker initialiser: one thread per worker (one video per core), and exit when the parent dies
+    (even by kill -9), so a killed run leaves no workers behind."""
+    import ctypes
+    import signal
+    import threading
+
+    import cv2
+
+    cv2.setNumThreads(1)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _in_order(task: Callable, jobs: list[tuple], workers: int) -> Iterator[tuple[tuple, object]]:
+    """`(args, task(*args))` in job order, at most `2 * workers` in flight (spawned processes)."""
+    if workers <= 1:
+        for args in jobs:
+            yield args, task(*args)
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+    )
+    try:
+        queue = iter(jobs)
+        window = deque((args, pool.submit(task, *args)) for args in islice(queue, 2 * workers))
+        while window:
+            args, future = window.popleft()
+            result = future.result()
+            for following in islice(queue, 1):
+                window.append((following, pool.submit(task, *following)))
+            yield args, result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_work_config(work: Path, config: ClusterConfig) -> None:
+    """Trajectories made with other options must not be mixed in: stop with an error instead."""
+    path = work / "trajectories.json"
+    wanted = json.dumps(config.idt.to_dict(), sort_keys=True)
+    if path.exists():
+        stored = path.read_text()
+        if json.loads(stored) != json.loads(wanted):
+            raise StoreConfigError(
+                f"{work} holds trajectories made with {stored.strip()}; remove it or use the same options"
+            )
+        return
+    work.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(wanted)
+
+
+def run_trajectories(
+    jobs: list[Job],
+    work: Path,
+    config: ClusterConfig,
+    *,
+    workers: int,
+    boxes: Path | None,
+    precomputed: Path | None,
+    progress,
+) -> dict[str, str]:
+    """Stage 1. Returns `{video_id: error}` of the videos that failed (others have their file)."""
+    (work / "trajectories").mkdir(parents=True, exist_ok=True)
+    (work / "failed").mkdir(parents=True, exist_ok=True)
+    todo, errors = [], {}
+    for job in jobs:
+        target = child(work / "trajectories", job.video_id, ".txt.gz")
+        if target.exists():
+            continue
+        found = _precomputed(precomputed, job.video_id)
+        if found is not None:
+            try:
+                tio.write_text(target, tio.read_text(found))  # validated and normalised to our file
+            except TrajectoryFormatError as exc:
+                errors[job.video_id] = str(exc)
+            continue
+        box_file = child(boxes, job.video_id, ".bb") if boxes is not None else None
+        todo.append((job, config.idt, target, child(work / "failed", job.video_id, ".txt"), box_file))
+    done = len(jobs) - len(todo)
+    log.info("trajectories: %d of %d videos to do (%d done before)", len(todo), len(jobs), done)
+    for args, (rows, error) in _in_order(_trajectory_task, todo, workers):
+        done += 1
+        if error:
+            errors[args[0].video_id] = error
+            log.warning("%s failed: %s", printable(args[0].video_id), error)
+        progress(done, len(jobs), f"trajectories: {printable(args[0].video_id)} {rows}")
+    return errors
+
+
+def _precomputed(folder: Path | None, video_id: str) -> Path | None:
+    if folder is None:
+        return None
+    for suffix in (".txt.gz", ".gz", ".txt", ""):
+        path = child(folder, video_id, suffix)
+        if path.is_file():
+            return path
+    return None
+
+
+def fit_model(ids: list[str], work: Path, config: ClusterConfig) -> cstore.Encoder:
+    """Stage 2: the encoder, fitted on a seeded sample of videos (reused when it exists with this config)."""
+    path = work / "encoder.h5"
+    rng = np.random.default_rng(config.seed)
+    chosen = sorted(rng.choice(len(ids), min(config.fit_videos, len(ids)), replace=False).tolist())
+    # A digest of the fitting videos' ids: the ids themselves may exceed HDF5's 64 kB attribute limit.
+    digest = hashlib.sha256("\n".join(ids[i] for i in chosen).encode("utf-8", "surrogateescape")).hexdigest()
+    wanted = {
+        "fisher": config.fisher.to_dict(),
+        "seed": config.seed,
+        "fit_videos": len(chosen),
+        "fit_ids_sha256": digest,
+    }
+    if path.exists():
+        encoder, stored = cstore.load_encoder(path)
+        if stored == json.loads(json.dumps(wanted)):
+            log.info("model: reusing %s", path)
+            return encoder
+        log.info("model: options or videos changed; refitting")
+        shutil.rmtree(work / "fv", ignore_errors=True)  # features of the old model
+    log.info("model: fitting on %d videos", len(chosen))
+    videos = [tio.read_text(child(work / "trajectories", ids[i], ".txt.gz")) for i in chosen]
+    sample = fisher.sample_rows(videos, config.fisher, rng)
+    try:
+        encoder = fisher.fit_encoder(sample, config.fisher, seed=config.seed)
+    except ValueError as exc:  # too few trajectories for the GMM: the user can lower --gmm-k or add videos
+        raise VidkitError(
+            f"cannot fit the Fisher-vector model on {len(chosen)} video(s): {exc}; lower --gmm-k or add videos"
+        ) from None
+    cstore.save_encoder(path, encoder, wanted)
+    return encoder
+
+
+def encode(ids: list[str], work: Path, *, workers: int, progress) -> dict[str, str]:
+    """Stage 3: one feature file per video. Returns `{video_id: error}` of the videos that failed."""
+    (work / "fv").mkdir(parents=True, exist_ok=True)
+    todo = [
+        (vid, child(work / "trajectories", vid, ".txt.gz"), work / "encoder.h5", child(work / "fv", vid, ".npy"))
+        for vid in ids
+        if not child(work / "fv", vid, ".npy").exists()
+    ]
+    done, errors = len(ids) - len(todo), {}
+    for args, (_, error) in _in_order(_encode_task, [(Job(a, ""), *rest) for a, *rest in todo], workers):
+        done += 1
+        if error:
+            errors[args[0].video_id] = error
+        progress(done, len(ids), f"encoding: {printable(args[0].video_id)}")
+    return errors
+
+
+def cluster_idt(
+    inputs: list[str | Path],
+    out: Path,
+    config: ClusterConfig = ClusterConfig(),
+    *,
+    workers: int = 1,
+    boxes: Path | None = None,
+    precomputed: Path | None = None,
+    stop_after: str = "cluster",
+    shard: tuple[int, int] = (1, 1),
+    trajectories_h5: Path | None = None,
+    progress: Callable[..., None] = lambda *a, **k: None,
+) -> ClusterResult:
+    """Turn a frame store (or video files) into a clusters store; rerun the same call to resume.
+
+    Raises:
+        NoInputError: no videos.
+        TooFewVideosError: fewer encoded videos than `config.k`.
+        StoreConfigError: the work folder holds trajectories made with other options.
+    """
+    start = time.perf_counter()
+    if stop_after not in STAGES:
+        raise UsageError(f"unknown stage {stop_after!r}; choose from {', '.join(STAGES)}")
+    out = Path(out)
+    jobs, source = plan_jobs(inputs)
+    if not jobs:
+        raise NoInputError("the inputs hold no video")
+    if stop_after == "cluster" and shard[1] == 1 and len(jobs) < config.k:  # refuse before any work
+        raise TooFewVideosError(
+            f"cannot make {config.k} clusters from {len(jobs)} video(s): pass --k {len(jobs)} or less, or add videos"
+        )
+    index, count = shard
+    if count > 1:  # a shard computes trajectories only, for its share of the videos
+        jobs, stop_after = jobs[index - 1 :: count], "trajectories"
+    work = work_dir(out)
+    if count > 1:  # shards share the work folder; each holds its own lock
+        work.mkdir(parents=True, exist_ok=True)
+        claim = output_lock(work / f"shard-{index}-of-{count}")
+    else:
+        from vidkit.io.h5 import unless_schema
+
+        claim = claim_output(
+            out,
+            inputs=[j.source for j in jobs[:1]] if jobs[0].index >= 0 else [j.source for j in jobs],
+            existing=unless_schema(cstore.SCHEMA, "clusters store"),
+        )
+    with claim:
+        work.mkdir(parents=True, exist_ok=True)
+        _check_work_config(work, config)
+        errors = run_trajectories(
+            jobs, work, config, workers=workers, boxes=boxes, precomputed=precomputed, progress=progress
+        )
+        ok_ids = [j.video_id for j in jobs if j.video_id not in errors]
+        total_rows = None
+        if trajectories_h5 is not None:
+            videos = [(vid, tio.read_text(child(work / "trajectories", vid, ".txt.gz"))) for vid in ok_ids]
+            total_rows = sum(len(r) for _, r in videos)
+            tio.write_h5(trajectories_h5, videos, config=json.dumps(config.idt.to_dict()))
+        result = ClusterResult(
+            None, len(jobs), 0, len(errors), config.k, config.num_c, 0, total_rows, "trajectories", 0.0
+        )
+        if stop_after == "trajectories" or not ok_ids:
+            if not ok_ids:
+                raise VidkitError(f"no video gave trajectories ({len(errors)} failed; see {work / 'failed'})")
+            result.seconds = time.perf_counter() - start
+            return result
+        if len(ok_ids) < config.k:  # refuse before the costly model fitting
+            raise TooFewVideosError(
+                f"cannot make {config.k} clusters from {len(ok_ids)} video(s): pass --k "
+                f"{len(ok_ids)} or less, or add videos"
+            )
+        fit_model(ok_ids, work, config)
+        if stop_after == "model":
+            result.stage, result.seconds = "model", time.perf_counter() - start
+            return result
+        errors.update(encode(ok_ids, work, workers=workers, progress=progress))
+        ok_ids = [vid for vid in ok_ids if vid not in errors]
+        if stop_after == "encode":
+            result.stage, result.failed, result.seconds = "encode", len(errors), time.perf_counter() - start
+            return result
+        features = np.stack([np.load(child(work / "fv", vid, ".npy")) for vid in ok_ids])  # (n, d)
+        found = clustering.kmeans(features, config.k, config.num_c, seed=config.kmeans_seed)
+        _write_store(out, jobs, ok_ids, features, found, errors, config, source)
+    return ClusterResult(
+        out,
+        len(jobs),
+        len(ok_ids),
+        len(errors),
+        config.k,
+        config.num_c,
+        features.shape[1],
+        total_rows,
+        "cluster",
+        time.perf_counter() - start,
+    )
+
+
+def _write_store(
+    out: Path,
+    jobs: list[Job],
+    ok_ids: list[str],
+    features: np.ndarray,
+    found: clustering.KMeansResult,
+    errors: dict[str, str],
+    config: ClusterConfig,
+    source: str,
+) -> None:
+    ids = [j.video_id for j in jobs]
+    row = {vid: i for i, vid in enumerate(ok_ids)}
+    ok = np.array([vid in row for vid in ids])
+    take = np.array([row.get(vid, 0) for vid in ids])
+    labels = np.where(ok[None, :], found.labels[:, take], -1)  # (num_c, N)
+    all_features = np.where(ok[:, None], features[take], 0.0).astype(np.float32)  # (N, d)
+    encoder, _ = cstore.load_encoder(work_dir(out) / "encoder.h5")
+    cstore.write_clusters(
+        out,
+        cstore.Clusters(
+            video_ids=ids,
+            ok=ok,
+            labels=labels,
+            seeds=found.seeds,
+            centroids=found.centroids,
+            features=all_features,
+            encoder=encoder,
+            failures=sorted(errors.items()),
+            config=config.to_dict(),
+            source=source,
+            created_by=f"vidkit {__version__} cluster-idt",
+        ),
+    )

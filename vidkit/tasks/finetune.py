@@ -1,0 +1,464 @@
+"""Supervised fine-tuning and linear probes on a labelled frame store: the core of `vidkit finetune`.
+
+Protocols (each paper's, with its defects fixed):
+- IIC (iic.md 9): full fine-tuning of a 3D net on RGB or raw residual clips (`input="res"`), the
+  best model on a validation part of the train split, 10 evenly spaced centre clips per test video
+  with their logits averaged.
+- TCE (tce.md 3.1): `input="diff-stack"`, N consecutive frames give N - 1 differences stacked as
+  channels of a 2D net whose first convolution is widened by repeating the pretrained RGB filters.
+- Video LA (video_la_idt.md 9): `freeze_until=K` freezes the stem and stages below K (its
+  `ft_begin_index`); frozen BN layers still update their statistics, as there.
+- VINCE (vince.md 6): `linear=True`, the backbone frozen in eval mode under one linear layer;
+  `task="frames"` trains on single frames (image end tasks on a store of one-frame videos).
+
+The validation part is a seeded random `val_fraction` of the train split, evaluated every epoch on
+one deterministic centre clip per video (IIC used random train crops, iic.md 12.2 #6); the model
+with the lowest validation loss is kept. Without a validation part the last model is kept.
+Every epoch writes a resumable checkpoint; `resume=True` continues from it. Training runs on the
+one engine (`engine.train.fit`, the classifier wrapped as `ClassifierTask`), with validation,
+keep-best and the plateau schedule as its epoch hooks (`Validation`).
+
+The plateau schedule is IIC's: x0.1 when the validation loss has not improved for `patience` (50)
+epochs, down to `min_lr` (1e-5). NOTE: the test clips are 10 evenly spaced centre crops for every
+input, TCE's stack of differences included; TCE's own script took 19 stacks from frames squashed
+to 224x224. One protocol for all backbones keeps their numbers comparable; `--test-clips 19`
+gives TCE's count (docs/methods.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from vidkit import checkpoint as ckpt
+from vidkit.checkpoint.backbone import load_backbone
+from vidkit.checkpoint.recipe import scaled_resize
+from vidkit.data.datasets import TrainClipDataset
+from vidkit.engine import train as engine
+from vidkit.engine.device import resolve_device
+from vidkit.errors import UsageError, VidkitError
+from vidkit.io.frame_store import FrameStore
+from vidkit.io.outputs import any_file, claim_output
+from vidkit.tasks.classifier import Classifier, ClassifierTask, classifier_state, freeze_stages
+from vidkit.tasks.evaluation import (
+    TestResult,
+    confusion_path,
+    eval_items,
+    labelled_videos,
+    predict,
+    test,
+    topk,
+    write_confusion,
+)
+
+log = logging.getLogger("vidkit")
+
+INPUTS = {"rgb": "rgb", "res": "res-raw", "diff-stack": "diff"}  # --modality -> the clip modality it reads
+SCHEDULES = ("cosine", "step", "plateau")
+
+
+@dataclass
+class FinetuneConfig:
+    input: str = "rgb"
+    task: str = "clips"  # clips | frames (one frame per sample: image end tasks)
+    linear: bool = False
+    freeze_until: int = 0  # freeze the stem and stages 1..K-1 (LA's ft_begin_index); 0: nothing
+    train_split: str = "train01"
+    test_split: str = "test01"
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"
+    patience: int = 50  # plateau: epochs without a better validation loss before x0.1 (IIC)
+    min_lr: float = 1e-5  # plateau: the rate never goes below this (IIC)
+    dropout: float = 0.0
+    flip: bool = False  # random horizontal flips in training
+    val_fraction: float = 0.1
+    clip_len: int | None = None  # None: the checkpoint's (diff-stack: 5 differences of 6 frames)
+    stride: int | None = None
+    size: int | None = None
+    test_clips: int = 10
+    workers: int = 2
+    device: str = "auto"
+    seed: int = 0
+    amp: bool = True
+
+
+@dataclass
+class Built:
+    model: Classifier
+    recipe: ckpt.InputRecipe
+    backbone_name: str
+    backbone_kwargs: dict
+    source: dict
+    finetuned: ckpt.Checkpoint | None = None  # set when the checkpoint is itself a fine-tuned one
+
+
+def build(config: FinetuneConfig, num_classes: int, checkpoint: Path | None, backbone: str | None) -> Built:
+    """The classifier, from a pretrained checkpoint, a fine-tuned one (`--test-only`), or a bare backbone."""
+    if config.input not in INPUTS:
+        raise VidkitError(f"unknown --input {config.input!r}; choose one of {', '.join(INPUTS)}")
+    diff_stack = config.input == "diff-stack"
+    clip_len = (config.clip_len or 5) if diff_stack else config.clip_len
+    # A stack of N differences is 3N channels; the checkpoint's RGB filters are repeated into them.
+    loaded = load_backbone(checkpoint, backbone, seed=config.seed, in_channels=3 * clip_len if diff_stack else None)
+    saved, net = loaded.checkpoint, loaded.model
+    if saved is not None and saved.method == "finetune":
+        model = Classifier(net, len(saved.head["fc.bias"]), saved.hparams.get("dropout", 0.0))
+        ckpt.load_strict(model, classifier_state(saved), what="fine-tuned classifier")
+        return Built(model, saved.input, loaded.name, loaded.kwargs, {"checkpoint": str(checkpoint)}, saved)
+    if diff_stack and net.dims != 2:
+        raise UsageError("--input diff-stack stacks differences as channels of a 2D backbone (resnet18, resnet50, ...)")
+    base = loaded.recipe
+    clip_len = clip_len or (1 if config.task == "frames" else base.clip_len)
+    size = config.size or base.size
+    recipe = ckpt.InputRecipe(
+        clip_len=clip_len,
+        stride=config.stride or base.stride,
+        size=size,
+        modality=INPUTS[config.input],
+        mean=base.mean,
+        std=base.std,
+        resize=scaled_resize(base, size),
+    )
+    model = Classifier(net, num_classes, config.dropout, frozen=config.linear)
+    if config.freeze_until:
+        freeze_stages(net, config.freeze_until)
+    return Built(model, recipe, loaded.name, loaded.kwargs, loaded.source)
+
+
+@dataclass
+class FinetuneResult:
+    checkpoint: Path | None
+    test: TestResult
+    confusion_path: Path | None
+    epochs: int = 0
+    best_epoch: int | None = None
+    val_top1: float | None = None
+    seconds: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        t = self.test
+        return {
+            "checkpoint": str(self.checkpoint) if self.checkpoint else None,
+            "test_top1": t.top1,
+            "test_top5": t.top5,
+            "test_videos": t.videos,
+            "clip_top1": t.clip_top1,
+            "clip_top5": t.clip_top5,
+            "val_top1": self.val_top1,
+            "best_epoch": self.best_epoch,
+            "epochs": self.epochs,
+            "confusion": str(self.confusion_path) if self.confusion_path else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def finetune(
+    frames: Path,
+    out: Path | None,
+    *,
+    checkpoint: Path | None = None,
+    backbone: str | None = None,
+    config: FinetuneConfig = FinetuneConfig(),
+    test_only: bool = False,
+    resume: bool = False,
+    force: bool = False,
+    progress=None,
+) -> FinetuneResult:
+    """Fine-tune (or, with `test_only`, just test) a classifier on `frames`; write the checkpoint `out`.
+
+    An existing `out` is continued with `resume` (when it is an unfinished run of the same
+    fine-tuning), replaced with `force`, and refused otherwise.
+
+    Raises:
+        UsageError: no `out` to train into, `out` is an input or exists, or a non-finite `--lr`.
+        VidkitError: bad options, store, splits or checkpoint; TrainingDivergedError on a NaN loss.
+    """
+    if not math.isfinite(config.lr):
+        raise UsageError(f"--lr {config.lr} is not a finite number")
+    if test_only:
+        if out is None and checkpoint is None:
+            raise UsageError("--test-only needs the fine-tuned checkpoint to test")
+        written = confusion_path(out or checkpoint)
+        with claim_output(written, inputs=[frames, checkpoint], existing=any_file, force=force):
+            return _finetune(frames, out, checkpoint, backbone, config, True, False, progress)
+    if out is None:
+        raise UsageError("give -o FT.pt for the fine-tuned checkpoint")
+
+    def verdict(path: Path) -> str | None:
+        return None if resume else ckpt.describe(path) + " (--resume continues an unfinished run)"
+
+    with claim_output(out, inputs=[frames, checkpoint], existing=verdict, force=force):
+        if resume and not out.exists():
+            log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
+        return _finetune(frames, out, checkpoint, backbone, config, False, resume and out.exists(), progress)
+
+
+def _finetune(
+    frames, out, checkpoint, backbone, config: FinetuneConfig, test_only: bool, resume: bool, progress
+) -> FinetuneResult:
+    store = FrameStore(frames)
+    if config.test_clips < 1 or config.epochs < 1 or not 0 <= config.val_fraction < 1:
+        raise VidkitError("--test-clips and --epochs must be at least 1, and --val-fraction in [0, 1)")
+    if config.schedule not in SCHEDULES:
+        raise VidkitError(f"unknown --schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    test_videos, test_labels = labelled_videos(store, config.test_split)
+    num_classes = max(len(store.classes), int(test_labels.max()) + 1)
+    built = build(config, num_classes, checkpoint, backbone)
+    device = resolve_device(config.device)
+    model = built.model.to(device)
+    if test_only:
+        if built.finetuned is None:
+            raise VidkitError("--test-only needs a checkpoint written by vidkit finetune")
+        result = _test(model, store, test_videos, test_labels, built.recipe, config, device)
+        path = confusion_path(out or checkpoint)
+        write_confusion(path, result.confusion, store.classes)
+        return FinetuneResult(out, result, path)
+    if built.finetuned is not None:
+        raise VidkitError(f"{checkpoint} is already fine-tuned; use --test-only, or start from a pretrained checkpoint")
+    return train_classifier(
+        store, out, built, config, device, test_videos, test_labels, resume=resume, progress=progress
+    )
+
+
+def _test(model, store, videos, labels, recipe, config: FinetuneConfig, device) -> TestResult:
+    return test(
+        model,
+        store,
+        videos,
+        labels,
+        recipe,
+        clips=config.test_clips,
+        batch_size=config.batch_size,
+        workers=config.workers,
+        device=device,
+    )
+
+
+def split_validation(videos: np.ndarray, labels: np.ndarray, fraction: float, seed: int):
+    """A seeded random `fraction` of the train videos (at least one when fraction > 0) held out."""
+    order = np.random.default_rng([seed, 7]).permutation(len(videos))
+    n_val = min(max(1, round(fraction * len(videos))), len(videos) - 1) if fraction > 0 else 0
+    val, train = order[:n_val], order[n_val:]
+    return videos[train], labels[train], videos[val], labels[val]
+
+
+def _state(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+class Validation:
+    """The epoch hooks of fine-tuning: score the validation videos (one centre clip each), keep the
+    model with the lowest validation loss, step the plateau schedule, and keep the history."""
+
+    def __init__(self, model: Classifier, optimizer, store, videos, labels, recipe, config: FinetuneConfig, device):
+        self.model, self.optimizer, self.store, self.labels = model, optimizer, store, labels
+        self.recipe, self.config, self.device = recipe, config, device
+        self.items = eval_items(store, videos, recipe, 1) if len(videos) else None
+        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=0.1, patience=config.patience, min_lr=config.min_lr
+        )
+        self.history: list[dict] = []
+        self.best = {"loss": math.inf, "epoch": None, "state": None, "top1": None}
+
+    def end_epoch(self, epoch: int, metrics: dict[str, list[float]]) -> dict:
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(metrics["loss"])),
+            "train_top1": sum(metrics["hits"]) / max(sum(metrics["seen"]), 1),
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
+        if self.items is not None:
+            logits = predict(
+                self.model,
+                self.store,
+                self.items,
+                self.recipe,
+                batch_size=self.config.batch_size,
+                workers=0,
+                device=self.device,
+            )
+            val_loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(self.labels)))
+            record.update(val_loss=val_loss, val_top1=topk(logits, self.labels, 1))
+            if self.config.schedule == "plateau" and math.isfinite(val_loss):
+                self.plateau.step(val_loss)
+            if val_loss < self.best["loss"]:
+                self.best = {
+                    "loss": val_loss,
+                    "epoch": epoch + 1,
+                    "state": _state(self.model),
+                    "top1": record["val_top1"],
+                }
+        self.history.append(record)
+        return record
+
+    def state(self) -> dict:
+        return {
+            "history": self.history,
+            "plateau": self.plateau.state_dict(),
+            "best_loss": self.best["loss"],
+            "best_epoch": self.best["epoch"],
+            "best_state": self.best["state"],
+            "best_top1": self.best["top1"],
+        }
+
+    def load_state(self, training: dict) -> None:
+        self.history = training["history"]
+        self.plateau.load_state_dict(training["plateau"])
+        self.best = {
+            "loss": training["best_loss"],
+            "epoch": training["best_epoch"],
+            "state": training["best_state"],
+            "top1": training["best_top1"],
+        }
+
+
+def _save(out, built: Built, model_state, config: FinetuneConfig, training: dict) -> None:
+    backbone = {k.removeprefix("backbone."): v for k, v in model_state.items() if k.startswith("backbone.")}
+    head = {k: v for k, v in model_state.items() if k.startswith("fc.")}
+    ckpt.save(
+        ckpt.Checkpoint(
+            backbone_name=built.backbone_name,
+            backbone_kwargs=built.backbone_kwargs,
+            backbone=backbone,
+            input=built.recipe,
+            method="finetune",
+            hparams=asdict(config),
+            head=head,
+            training=training,
+        ),
+        out,
+    )
+
+
+def train_classifier(
+    store: FrameStore,
+    out,
+    built: Built,
+    config: FinetuneConfig,
+    device,
+    test_videos,
+    test_labels,
+    *,
+    resume: bool = False,
+    progress=None,
+) -> FinetuneResult:
+    """Train on the train split (less its validation part) through the engine, keep the best epoch, test it."""
+    started = time.perf_counter()
+    model, recipe = built.model, built.recipe
+    videos, labels = labelled_videos(store, config.train_split)
+    train_videos, train_labels, val_videos, val_labels = split_validation(
+        videos, labels, config.val_fraction, config.seed
+    )
+    dataset = TrainClipDataset(
+        store,
+        train_videos,
+        train_labels,
+        clip_len=recipe.clip_len,
+        stride=recipe.stride,
+        size=recipe.size,
+        modality=recipe.modality,
+        mean=recipe.mean,
+        std=recipe.std,
+        resize=recipe.resize,
+        seed=config.seed,
+        flip=config.flip,
+    )
+    per_epoch = engine.steps_per_epoch(len(dataset), config.batch_size, drop_last=False)
+    train_config = engine.TrainConfig(
+        steps=per_epoch * config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        schedule=config.schedule,
+        milestones=(0.5, 0.75),
+        checkpoint_every=per_epoch,
+        log_every=per_epoch,
+        workers=config.workers,
+        seed=config.seed,
+        amp=config.amp,
+        drop_last=False,
+    )
+    task = ClassifierTask(model)
+    optimizer = engine.make_optimizer(task, train_config)
+    hooks = Validation(model, optimizer, store, val_videos, val_labels, recipe, config, device)
+    position = engine.Position()
+    if resume:
+        saved = ckpt.load(out)
+        training = saved.training
+        if saved.method != "finetune" or saved.hparams != asdict(config) or training.get("complete"):
+            raise UsageError(f"{out} is not an unfinished run of this fine-tuning; cannot resume")
+        model.load_state_dict(classifier_state(saved))  # the checkpoint's weights are the last epoch's
+        optimizer.load_state_dict(training["optimizer"])
+        hooks.load_state(training)
+        position = engine.Position(training["epoch"] * per_epoch, training["epoch"], 0)
+
+    def save(module, optimizer_, position_: engine.Position, final: bool) -> None:
+        _save(
+            out,
+            built,
+            _state(model),
+            config,
+            {"complete": False, "epoch": position_.epoch, "optimizer": optimizer_.state_dict(), **hooks.state()},
+        )
+
+    def report(step: int, total: int, loss: float, rate: float) -> None:
+        if progress:
+            progress(step, total, f"epoch {min(step // per_epoch + 1, config.epochs)} loss {loss:.3f}")
+
+    if position.step < train_config.steps:
+        engine.fit(
+            task,
+            dataset,
+            train_config,
+            device=device,
+            save=save,
+            optimizer=optimizer,
+            position=position,
+            hooks=hooks,
+            progress=report,
+        )
+    if hooks.best["state"] is not None:
+        model.load_state_dict(hooks.best["state"])
+    result = _test(model, store, test_videos, test_labels, recipe, config, device)
+    seconds = time.perf_counter() - started
+    _save(
+        out,
+        built,
+        _state(model),
+        config,
+        {
+            "complete": True,
+            "epoch": config.epochs,
+            "history": hooks.history,
+            "source": built.source,
+            "best_epoch": hooks.best["epoch"],
+            "val_top1": hooks.best["top1"],
+            "classes": list(store.classes),
+            "test": {
+                "top1": result.top1,
+                "top5": result.top5,
+                "clip_top1": result.clip_top1,
+                "clip_top5": result.clip_top5,
+                "videos": result.videos,
+            },
+            "seconds": seconds,
+        },
+    )
+    path = confusion_path(out)
+    write_confusion(path, result.confusion, store.classes)
+    return FinetuneResult(
+        out, result, path, config.epochs, hooks.best["epoch"], hooks.best["top1"], seconds, hooks.history
+    )
