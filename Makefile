@@ -64,8 +64,11 @@ bench: install
 	$(PY) bench/train.py --ratios $(BENCH)/ratios.jsonl
 	$(PY) bench/retrieve.py --ratios $(BENCH)/ratios.jsonl
 	$(PY) bench/tsne.py --ratios $(BENCH)/ratios.jsonl
+	$(PY) bench/store_scale.py --ratios $(BENCH)/ratios.jsonl
+	$(PY) bench/loader.py --ratios $(BENCH)/ratios.jsonl
 	$(PY) bench/ratios.py $(BENCH)/ratios.jsonl > $(BENCH)/summary.md
 	@echo && cat $(BENCH)/summary.md
+	@$(PY) -c "import torch; print('GPU:', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none here; the loader ratios compare with CPU training (bench/loader.py --device cuda on a GPU)')"
 
 docs: install
 	$(PY) -m vidkit.cli.reference > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md

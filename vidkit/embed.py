@@ -11,19 +11,30 @@ Pooling `avg` is the backbone's global average pool. Pooling `iic` is IIC's retr
 untouched) and flattened, 512x2x3x3 = 9216 values for a 16x112x112 clip through r3d/r21d/c3d.
 A 2D backbone fed a clip of T frames embeds each frame and averages the T feature vectors,
 unless it was built to take the frames as channels.
+
+Under `torchrun` (`torchrun --nproc_per_node N -m vidkit embed ...`, one or many nodes) the clips
+are split into N contiguous runs, one per rank; each rank embeds its run, the features are
+gathered in rank order, and rank 0 alone claims, locks and writes the output. The rows are those
+of a single-process run, in the same order, equal up to float rounding (eval mode: a clip's
+feature does not depend on the other clips of its batch), so a feature store never says how many
+processes made it.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import torch
 
 from vidkit.checkpoint.backbone import load_backbone
 from vidkit.checkpoint.recipe import scaled_resize
 from vidkit.data import sampling
 from vidkit.data.datasets import MODALITIES, ClipDataset
 from vidkit.data.selection import select_videos
-from vidkit.engine import inference
+from vidkit.engine import dist, inference
 from vidkit.engine.device import resolve_device
 from vidkit.errors import VidkitError
 from vidkit.io.features import SCHEMA as FEATURES
@@ -72,18 +83,53 @@ def embed(
 ) -> EmbedResult:
     """Write the features of `frames` (one split or all videos) to the feature store `out`.
 
-    An existing feature store at `out` is replaced; anything else there only with `force`.
+    An existing feature store at `out` is replaced; anything else there only with `force`. Under
+    torchrun every rank calls this; rank 0 writes the store and every rank returns its summary.
 
     Raises:
         UsageError: `out` is an input, or exists and is no feature store.
         VidkitError: bad options, store, split or checkpoint; non-finite features.
     """
-    with claim_output(out, inputs=[frames, checkpoint], existing=unless_schema(FEATURES, "feature store"), force=force):
-        return _embed(frames, out, checkpoint, backbone, config, progress)
+    device = resolve_device(config.device)
+    joined = dist.launched_by_torchrun() and not dist.is_distributed()
+    dist.init(device)
+    try:
+        with _claim_on_rank0(out, [frames, checkpoint], force, device):
+            return _embed(frames, out, checkpoint, backbone, config, device, progress if dist.is_main() else None)
+    finally:
+        if joined:
+            dist.shutdown()
+
+
+@contextmanager
+def _claim_on_rank0(out: Path, inputs: list, force: bool, device: torch.device):
+    """`claim_output` on rank 0 only (one lock, one writer), with the verdict shared with every rank,
+    so that a refused output stops all ranks at once instead of leaving them waiting for rank 0."""
+    existing = unless_schema(FEATURES, "feature store")
+    with ExitStack() as stack:
+        error = None
+        if dist.is_main():
+            try:
+                stack.enter_context(claim_output(out, inputs=inputs, existing=existing, force=force))
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after telling the other ranks
+                error = exc
+        if dist.is_distributed():
+            refused = dist.broadcast_(torch.tensor([int(error is not None)], device=device))
+            if error is None and refused.item():
+                raise VidkitError(f"rank 0 could not claim {out}; its error says why")
+        if error is not None:
+            raise error
+        yield
 
 
 def _embed(
-    frames: Path, out: Path, checkpoint: Path | None, backbone: str | None, config: EmbedConfig, progress
+    frames: Path,
+    out: Path,
+    checkpoint: Path | None,
+    backbone: str | None,
+    config: EmbedConfig,
+    device: torch.device,
+    progress,
 ) -> EmbedResult:
     if config.pooling not in POOLINGS:
         raise VidkitError(f"unknown pooling {config.pooling!r}; choose one of {', '.join(POOLINGS)}")
@@ -103,9 +149,10 @@ def _embed(
     items = sampling.clip_items(
         sampling.usable_frames(table["n_frames"], modality), videos, span, config.clips_per_video, config.per_frame
     )
+    mine = _share(len(items))  # this rank's clips (all of them in one process)
     dataset = ClipDataset(
         store,
-        items,
+        items[mine],
         clip_len=clip_len,
         stride=stride,
         size=size,
@@ -114,15 +161,17 @@ def _embed(
         std=recipe.std,
         resize=scaled_resize(recipe, size),
     )
-    device = resolve_device(config.device)
     model.to(device).eval()
+    for tensor in model.state_dict().values():  # rank 0's weights everywhere (a seeded init already agrees)
+        dist.broadcast_(tensor)
     features = inference.run(
         lambda clips: clip_features(model, clips, config.pooling),
         inference.loader(dataset, batch_size=config.batch_size, workers=config.workers, device=device),
         device=device,
-        total=len(items),
+        total=len(mine),
         progress=progress,
     )
+    features = _gather(features, len(items), device)
     ends = sampling.clip_last_frame(items[:, 1], span, modality, table["n_frames"][items[:, 0]])
     result = FeatureStore(
         features=features,
@@ -145,5 +194,30 @@ def _embed(
             "seed": config.seed,
         },
     )
-    write_features(out, result, created_by="vidkit embed")
+    if dist.is_main():
+        write_features(out, result, created_by="vidkit embed")
     return EmbedResult(out, len(result), result.dim)
+
+
+def _share(total: int, rank: int | None = None, world: int | None = None) -> np.ndarray:
+    """Row indices of rank `rank`'s contiguous share of `total` rows (sizes differ by at most one)."""
+    rank = dist.rank() if rank is None else rank
+    world = dist.world_size() if world is None else world
+    return np.array_split(np.arange(total), world)[rank]
+
+
+def _gather(features: np.ndarray, total: int, device: torch.device) -> np.ndarray:
+    """Every rank's `(n_r, D)` features, concatenated in rank order: the rows of one process.
+
+    Collectives need equal shapes, so each share is padded to the largest one (and a rank left
+    without clips learns the width from the others) and the padding cut off after the gather.
+    """
+    if not dist.is_distributed():
+        return features
+    width = dist.all_gather_cat(torch.tensor([features.shape[1]], device=device)).max().item()
+    counts = [len(_share(total, r)) for r in range(dist.world_size())]
+    padded = torch.zeros((max(counts), width), dtype=torch.float32, device=device)
+    if len(features):
+        padded[: len(features)] = torch.from_numpy(features).to(device)
+    parts = dist.all_gather_cat(padded).cpu().numpy().reshape(len(counts), max(counts), width)
+    return np.concatenate([part[:count] for part, count in zip(parts, counts)])

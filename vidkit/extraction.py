@@ -9,15 +9,11 @@ Running the same command again skips every video already stored and retries the 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import shutil
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import av
@@ -26,6 +22,7 @@ import numpy as np
 
 from vidkit import __version__
 from vidkit.errors import NoInputError, UnsafeNameError, UsageError, VideoDecodeError, VidkitError
+from vidkit.extract import pipeline, shards
 from vidkit.io import flow as flow_mod
 from vidkit.io import frame_folders, video
 from vidkit.io.annotations import Annotations, video_key
@@ -191,55 +188,12 @@ def _try_encode(item: InputItem, config: StoreConfig) -> EncodedVideo | str:
         )
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker initialiser: end this worker when the process that started it dies, even by `kill -9`
-    (which runs no clean-up in the parent). Linux delivers SIGKILL at once (PR_SET_PDEATHSIG); a
-    watchdog thread covers other systems and the window before the call."""
-    import ctypes
-    import signal
-    import threading
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    if os.getppid() != parent:
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True).start()
-
-
 def _encoded_in_order(
     items: list[InputItem], config: StoreConfig, workers: int
 ) -> Iterator[tuple[InputItem, EncodedVideo | str]]:
-    """Yield `(item, result)` in input order, with at most `2 * workers` inputs in flight."""
-    if workers <= 1:
-        for item in items:
-            yield item, _try_encode(item, config)
-        return
-    # spawn, not fork: the parent holds an open HDF5 file and may have imported torch.
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_die_with_parent,
-        initargs=(os.getpid(),),
-    )
-    try:
-        queue = iter(items)
-        window = deque((item, pool.submit(_try_encode, item, config)) for item in islice(queue, 2 * workers))
-        while window:
-            item, future = window.popleft()
-            result = future.result()
-            for following in islice(queue, 1):
-                window.append((following, pool.submit(_try_encode, following, config)))
-            yield item, result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    """Yield `(item, result)` in input order (the shared per-video pipeline, `extract.pipeline`)."""
+    for (item, _), result in pipeline.in_order(_try_encode, ((item, config) for item in items), workers):
+        yield item, result
 
 
 def extract_frames(
@@ -253,6 +207,7 @@ def extract_frames(
     append: bool = False,
     strict: bool = False,
     force: bool = False,
+    shard: shards.Shard | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExtractResult:
     """Extract every input into the store at `out`, creating it or resuming it.
@@ -266,6 +221,8 @@ def extract_frames(
         append: allow adding new videos to a store that a finished run already completed.
         strict: raise after the run if any input failed (the store still keeps the rest).
         force: replace an `out` that is something other than a store of this layout.
+        shard: keep only the inputs whose video id falls in this shard (`extract.shards`); the
+            shards' stores join with `extract.merge`.
         progress: called as `progress(done, total)` after each input.
 
     Raises:
@@ -276,12 +233,18 @@ def extract_frames(
     items = discover_inputs(inputs)
     if not items:
         raise NoInputError(f"no videos found in {', '.join(str(i) for i in inputs) or 'the inputs'}")
+    if shard is not None:
+        total = len(items)
+        items = shards.select(items, shard, key=lambda item: item.video_id)
+        log.info("shard %s: %d of the %d inputs", shard, len(items), total)
+        if not items:
+            raise NoInputError(f"shard {shard} holds none of the {total} inputs; use fewer shards")
     if layout not in LAYOUTS:
         raise VidkitError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     if layout == "folders" and config.codec != "jpeg":
         raise VidkitError("--format folders writes JPEG files; it cannot be combined with --codec raw")
-    if config.flow not in (None, "tvl1", "farneback"):
-        raise VidkitError(f"unknown flow algorithm {config.flow!r}")
+    if config.flow is not None:
+        flow_mod.require(config.flow)
     if config.short_side is not None and not 8 <= config.short_side <= MAX_SHORT_SIDE:
         raise UsageError(
             f"--size {config.short_side} is outside 8..{MAX_SHORT_SIDE} pixels (FFmpeg's scaler takes no larger frames)"
@@ -290,7 +253,7 @@ def extract_frames(
     with claim_output(out, inputs=[i.source for i in items], existing=existing, force=force):
         if force and Path(out).exists() and existing(Path(out)) is not None:
             _remove_output(Path(out))
-        return _extract(items, Path(out), config, layout, workers, annotations, append, strict, progress)
+        return _extract(items, Path(out), config, layout, workers, annotations, append, strict, progress, shard)
 
 
 def _remove_output(out: Path) -> None:
@@ -301,10 +264,11 @@ def _remove_output(out: Path) -> None:
     out.unlink()
 
 
-def _extract(items, out: Path, config, layout, workers, annotations, append, strict, progress) -> ExtractResult:
+def _extract(items, out: Path, config, layout, workers, annotations, append, strict, progress, shard) -> ExtractResult:
     created = not out.exists()
+    made_by = f"vidkit {__version__} extract-frames" + (f" --shard {shard}" if shard else "")
     writer = (
-        FrameStoreWriter(out, config, created_by=f"vidkit {__version__} extract-frames")
+        FrameStoreWriter(out, config, created_by=made_by)
         if layout == "h5"
         else frame_folders.FrameFolderWriter(out, config.to_json())
     )
@@ -320,7 +284,7 @@ def _extract(items, out: Path, config, layout, workers, annotations, append, str
             errors.append((printable(item.source), f"duplicate video id {item.video_id!r} (also {printable(other)})"))
             writer.add_failure(*errors[-1])
         new = _run(writer, todo, config, workers, annotations, errors, progress)
-        _finish(writer, annotations)
+        _finish(writer, annotations, whole=shard is None)
         counts = writer.counts()
     result = ExtractResult(
         store=out, new=new, skipped=len(items) - len(todo) - len(duplicates), errors=errors, **counts
@@ -377,8 +341,12 @@ def _run(writer, todo, config, workers, annotations, errors, progress) -> int:
     return new
 
 
-def _finish(writer, annotations: Annotations | None) -> None:
-    """Attach labels, class names and splits (by id) and mark the store complete."""
+def _finish(writer, annotations: Annotations | None, whole: bool = True) -> None:
+    """Attach labels, class names and splits (by id) and mark the store complete.
+
+    A shard (`whole=False`) keeps every split name, even one none of its videos is in, so that
+    all shards of one run carry the same annotations and merge.
+    """
     if annotations is None:
         writer.finish(None, None, {})
         return
@@ -391,6 +359,6 @@ def _finish(writer, annotations: Annotations | None) -> None:
         found = [index_of[video_key(i)] for i in ids if video_key(i) in index_of]
         missing += len(ids) - len(found)
         splits[name] = np.array(found, dtype=np.int64)
-    if missing:
+    if missing and whole:  # a shard misses the other shards' videos by design
         log.warning("%d video(s) named in the split lists are not in the store", missing)
     writer.finish(annotations.classes, labels, splits)

@@ -20,6 +20,7 @@ from vidkit.cli.commands.embed import embed
 from vidkit.cli.commands.extract_frames import extract_frames
 from vidkit.cli.commands.finetune import finetune
 from vidkit.cli.commands.info import info
+from vidkit.cli.commands.merge import merge
 from vidkit.cli.commands.pretrain import pretrain
 from vidkit.cli.commands.retrieve import retrieve
 from vidkit.cli.commands.scrape import scrape
@@ -78,6 +79,7 @@ def _guarded(command):
 COMMANDS = (
     ("synth", synth, "Data"),
     ("extract-frames", extract_frames, "Data"),
+    ("merge", merge, "Data"),
     ("info", info, "Data"),
     ("pretrain", pretrain, "Learn"),
     ("finetune", finetune, "Learn"),

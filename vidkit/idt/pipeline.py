@@ -11,7 +11,8 @@ the output (`CLUSTERS.h5.work/`), so a killed run loses at most the videos in fl
 4. clustering: `num_c` faiss k-means runs, written with everything else into the clusters store.
 
 Per-video files are named through `vidkit.io.paths.child`, so any id is a safe file name.
-Stages 1 and 3 run in `workers` spawned processes, results handled in input order.
+Stages 1 and 3 run in `workers` spawned processes, results handled in input order (`extract.pipeline`,
+the per-video pipeline extraction runs on); `--shard K/N` picks videos by id (`extract.shards`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
-import os
 import shutil
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +37,7 @@ from vidkit.errors import (
     UsageError,
     VidkitError,
 )
+from vidkit.extract import pipeline, shards
 from vidkit.idt import clustering, fisher
 from vidkit.idt.trajectories import IdtConfig
 from vidkit.io import clusters as cstore
@@ -173,54 +170,6 @@ def _encode_task(job: Job, rows_path: Path, encoder_path: Path, target: Path) ->
         return 0, printable(f"{type(exc).__name__}: {str(exc).strip()}")[:500]
 
 
-def _init_worker(parent: int) -> None:
-    """Worker initialiser: one thread per worker (one video per core), and exit when the parent dies
-    (even by kill -9), so a killed run leaves no workers behind."""
-    import ctypes
-    import signal
-    import threading
-
-    import cv2
-
-    cv2.setNumThreads(1)
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _in_order(task: Callable, jobs: list[tuple], workers: int) -> Iterator[tuple[tuple, object]]:
-    """`(args, task(*args))` in job order, at most `2 * workers` in flight (spawned processes)."""
-    if workers <= 1:
-        for args in jobs:
-            yield args, task(*args)
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(os.getpid(),),
-    )
-    try:
-        queue = iter(jobs)
-        window = deque((args, pool.submit(task, *args)) for args in islice(queue, 2 * workers))
-        while window:
-            args, future = window.popleft()
-            result = future.result()
-            for following in islice(queue, 1):
-                window.append((following, pool.submit(task, *following)))
-            yield args, result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _check_work_config(work: Path, config: ClusterConfig) -> None:
     """Trajectories made with other options must not be mixed in: stop with an error instead."""
     path = work / "trajectories.json"
@@ -266,7 +215,7 @@ def run_trajectories(
         todo.append((job, config.idt, target, child(work / "failed", job.video_id, ".txt"), box_file))
     done = len(jobs) - len(todo)
     log.info("trajectories: %d of %d videos to do (%d done before)", len(todo), len(jobs), done)
-    for args, (rows, error) in _in_order(_trajectory_task, todo, workers):
+    for args, (rows, error) in pipeline.in_order(_trajectory_task, todo, workers):
         done += 1
         if error:
             errors[args[0].video_id] = error
@@ -327,7 +276,7 @@ def encode(ids: list[str], work: Path, *, workers: int, progress) -> dict[str, s
         if not child(work / "fv", vid, ".npy").exists()
     ]
     done, errors = len(ids) - len(todo), {}
-    for args, (_, error) in _in_order(_encode_task, [(Job(a, ""), *rest) for a, *rest in todo], workers):
+    for args, (_, error) in pipeline.in_order(_encode_task, [(Job(a, ""), *rest) for a, *rest in todo], workers):
         done += 1
         if error:
             errors[args[0].video_id] = error
@@ -367,8 +316,10 @@ def cluster_idt(
             f"cannot make {config.k} clusters from {len(jobs)} video(s): pass --k {len(jobs)} or less, or add videos"
         )
     index, count = shard
-    if count > 1:  # a shard computes trajectories only, for its share of the videos
-        jobs, stop_after = jobs[index - 1 :: count], "trajectories"
+    if count > 1:  # a shard computes trajectories only, for its share of the videos (by video id)
+        jobs, stop_after = shards.select(jobs, shards.Shard(index, count), key=lambda job: job.video_id), "trajectories"
+        if not jobs:
+            raise NoInputError(f"shard {index}/{count} holds none of the videos; use fewer shards")
     work = work_dir(out)
     if count > 1:  # shards share the work folder; each holds its own lock
         work.mkdir(parents=True, exist_ok=True)

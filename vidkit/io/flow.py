@@ -1,8 +1,11 @@
 """Dense optical flow with OpenCV, quantised to uint8 the two-stream way.
 
 TV-L1 (Zach et al. 2007), as the two-stream and IIC pipelines use, needs the `optflow` module of
-opencv-contrib; when the installed OpenCV lacks it we fall back to Farneback (2003), which ships
-with every OpenCV build. The store records which one made the flow.
+opencv-contrib, which the `flow` extra installs (`pip install 'vidkit[flow]'`; docs/scaling.md says
+how to swap it for the default opencv-python-headless, which holds the same `cv2` module). When the
+installed OpenCV lacks it we fall back to Farneback (2003), which ships with every OpenCV build.
+The store records which one made the flow, and resuming a TV-L1 store where TV-L1 is missing is
+refused up front rather than failing in every worker.
 
 Quantisation follows the convention of the two-stream dumps (denseflow, MMAction2 `flow_to_img`):
 each component is clipped to `[-bound, bound]` pixels and mapped linearly onto 0..255, so 127.5
@@ -16,7 +19,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vidkit.errors import VidkitError
+
 DEFAULT_BOUND = 20.0
+ALGORITHMS = ("tvl1", "farneback")
+INSTALL_TVL1 = (
+    "pip uninstall -y opencv-python-headless && pip install 'opencv-contrib-python-headless>=4.8' "
+    "(the `flow` extra: pip install 'vidkit[flow]')"
+)
 
 
 @dataclass(frozen=True)
@@ -42,9 +52,29 @@ def _tvl1():
     return _TVL1
 
 
+def has_tvl1() -> bool:
+    """Whether this OpenCV build has TV-L1 (opencv-contrib's `cv2.optflow`)."""
+    return hasattr(cv2, "optflow") and hasattr(cv2.optflow, "DualTVL1OpticalFlow_create")
+
+
 def best_algorithm() -> str:
     """`tvl1` when this OpenCV build has it (opencv-contrib), else `farneback`."""
-    return "tvl1" if hasattr(cv2, "optflow") and hasattr(cv2.optflow, "DualTVL1OpticalFlow_create") else "farneback"
+    return "tvl1" if has_tvl1() else "farneback"
+
+
+def require(algorithm: str) -> None:
+    """Check that `algorithm` can run here, before any work.
+
+    Raises:
+        VidkitError: an unknown algorithm, or `tvl1` without opencv-contrib.
+    """
+    if algorithm not in ALGORITHMS:
+        raise VidkitError(f"unknown flow algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    if algorithm == "tvl1" and not has_tvl1():
+        raise VidkitError(
+            f"this store's flow is TV-L1, which OpenCV {cv2.__version__} here lacks (no cv2.optflow); "
+            f"install it with: {INSTALL_TVL1}"
+        )
 
 
 def quantize(flow: np.ndarray, bound: float = DEFAULT_BOUND) -> np.ndarray:

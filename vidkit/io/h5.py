@@ -19,7 +19,8 @@ ROW_CHUNK = 8192  # rows per chunk of the per-video and per-row datasets
 def open_h5(path: Path, mode: str) -> h5py.File:
     """Open an HDF5 file; a missing or non-HDF5 file is a one-line `StoreSchemaError`."""
     try:
-        # A bigger chunk cache keeps the last chunks of the byte stream hot for consecutive clips.
+        # A bigger chunk cache keeps the per-video tables' chunks hot; the frame store opens its big
+        # byte streams without a cache (`io.frame_store`), which keeps random clip reads flat in size.
         return h5py.File(path, mode, rdcc_nbytes=16 << 20, rdcc_nslots=10007)
     except FileNotFoundError as exc:
         raise StoreSchemaError(f"no such store: {path}") from exc

@@ -6,11 +6,13 @@ three ways a careless command line loses data are refused in one place:
 - the output exists and is something else (another schema, another run's checkpoint): refused
   unless `force`, because replacing it would throw away work the command cannot redo;
 - another run is writing the same output (the lock, `io.lock`).
-The folder that will hold the output is created, as every command does.
+The folder that will hold the output is created, as every command does. Under `torchrun` only
+rank 0 (which alone writes) does all this; the other ranks check only that the output is no input.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +49,9 @@ def claim_output(
     """
     path = Path(path)
     refuse_output_among_inputs(path, [p for p in inputs if p is not None], option)
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield path  # a torchrun rank other than 0 never writes: rank 0 checks, creates and locks
+        return
     if path.exists() and not force:
         what = existing(path)
         if what is not None:

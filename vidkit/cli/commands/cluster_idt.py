@@ -72,7 +72,9 @@ def cluster_idt(
     stop_after: Annotated[Stage, typer.Option(help="Stop after this stage (rerun later to go on).")] = Stage.cluster,
     shard: Annotated[
         Optional[str],
-        typer.Option(help="K/N: compute trajectories for every N-th video from the K-th only (cluster jobs)."),
+        typer.Option(
+            help="K/N: compute trajectories only for the videos whose id falls in shard K of N (cluster jobs)."
+        ),
     ] = None,
     workers: WorkersOpt = 1,
     seed: SeedOpt = 0,

@@ -73,8 +73,15 @@ def embed(
       convolutional map max-pooled over 2x2 spatial windows (stride 2, time untouched) and flattened,
       512x2x3x3 = 9216 values for a 16x112x112 clip through r3d, r21d or c3d.
 
+    - **Several processes**: `torchrun --nproc_per_node N -m vidkit embed ...` (one node or many, see
+      docs/scaling.md) splits the clips over the N ranks and gathers their features; rank 0 writes
+      the store, the same rows in the same order as one process (equal up to float rounding), and
+      prints the result.
+
     JSON: `{"store", "rows", "dim"}`. Core: `vidkit.embed.embed`.
     """
+    import os
+
     from vidkit import embed as core
 
     if len(inputs) not in (1, 2) or (len(inputs) == 1) == (backbone is None):
@@ -98,4 +105,5 @@ def embed(
         result = core.embed(
             frames, output, checkpoint=checkpoint, backbone=backbone, config=config, force=force, progress=update
         )
-    report(result.summary(), as_json=as_json, text=f"{output}: {result.rows} rows of {result.dim} features")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun one result, from the rank that wrote it
+        report(result.summary(), as_json=as_json, text=f"{output}: {result.rows} rows of {result.dim} features")

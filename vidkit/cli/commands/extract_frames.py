@@ -64,6 +64,12 @@ def extract_frames(
     layout: Annotated[
         Layout, typer.Option("--format", help="h5: one frame store; folders: <video>/image_00001.jpg + n_frames.")
     ] = Layout.h5,
+    shard: Annotated[
+        Optional[str],
+        typer.Option(
+            "--shard", help="K/N: only the inputs whose video id falls in shard K of N (join the shards with merge)."
+        ),
+    ] = None,
     force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -103,6 +109,11 @@ def extract_frames(
       `--flow`, ...) must match the store's, or the command stops with an error.
     - **Workers**: `--workers N` decodes in N processes; one process writes the store in input order,
       so the result is identical to `--workers 1`.
+    - **Shards** (`--shard K/N`): only the inputs whose video id hashes to shard K of N (a BLAKE2b
+      digest of the id: stable across machines and runs, whatever the order of the inputs), so N
+      jobs given the same inputs split them into disjoint parts that together cover them. Each job
+      writes its own store; `vidkit merge` joins them (docs/scaling.md). Split lists are attached to
+      each shard for its own videos, without the warning about listed videos it does not hold.
     - **`--format folders`** writes `<out>/<id>/image_00001.jpg` + `n_frames` instead (the 3D-ResNets
       layout, for the original scripts), resumable per video.
 
@@ -110,12 +121,14 @@ def extract_frames(
     count the whole store; `new` and `skipped` this run). Core: `vidkit.extraction.extract_frames`.
     """
     from vidkit import extraction
+    from vidkit.extract import shards
     from vidkit.io import annotations as ann
     from vidkit.io import flow as flow_mod
     from vidkit.io.frame_store import StoreConfig
 
     if (annotations is None) != (dataset is None):
         raise typer.BadParameter("--annotations and --dataset go together")
+    chosen = shards.parse(shard)
     labels = ann.load_annotations(annotations, dataset.value) if annotations else None
     config = StoreConfig(
         codec=codec.value,
@@ -137,6 +150,7 @@ def extract_frames(
             append=append,
             strict=strict,
             force=force,
+            shard=chosen,
             progress=update,
         )
     if result.errors:
