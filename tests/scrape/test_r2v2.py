@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from vidkit.errors import AnnotationError
+from vidkit.extract import shards as sharding
 from vidkit.io.frame_store import FrameStore
 from vidkit.scrape.download import DownloadOptions
 from vidkit.scrape.r2v2 import frame_path, parse_ids, recreate, shard_folder
-from vidkit.scrape.targets import parse_shard, take_shard
 
 FAST = DownloadOptions(backoff=0.01, retries=1)
 LISTING = ["bikes,0,100,200,249", "carphone_pristine,1,50,500,600", "gone,1,2,3,4"]
@@ -25,7 +25,7 @@ def test_the_real_val_list_parses_and_shards(shared_data):
     assert max(max(item.frames) for item in items) == 95017
     folders = {shard_folder(item.id) for item in items}
     assert len(folders) <= 64 * 64 and "--" in folders
-    shards = [take_shard(items, parse_shard(f"{k}/8")) for k in range(1, 9)]
+    shards = [sharding.select(items, sharding.parse(f"{k}/8"), key=lambda item: item.id) for k in range(1, 9)]
     assert sum(len(s) for s in shards) == len(items)
     assert set().union(*({i.id for i in s} for s in shards)) == {i.id for i in items}
 

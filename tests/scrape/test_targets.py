@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vidkit.errors import UsageError
-from vidkit.scrape.targets import Target, id_from_url, parse_shard, parse_targets, take_shard, url_for
+from vidkit.scrape.targets import Target, id_from_url, parse_targets, url_for
 
 
 def test_ids_urls_and_comments():
@@ -33,15 +33,6 @@ def test_template_quotes_hostile_ids():
 def test_search_tsv_is_read_by_its_header():
     lines = ["id\tsplit\turl\tqueries", 'a1\ttrain\thttp://x/a1.mp4\t["q"]', 'b2\tval\thttp://x/b2.mp4\t["q"]']
     assert parse_targets(lines) == [Target("a1", "http://x/a1.mp4", "train"), Target("b2", "http://x/b2.mp4", "val")]
-
-
-def test_shards_partition_the_list():
-    items = list(range(10))
-    shards = [take_shard(items, parse_shard(f"{k}/3")) for k in (1, 2, 3)]
-    assert sorted(sum(shards, [])) == items and all(shards)
-    for bad in ("0/3", "4/3", "x", "1/2/3"):
-        with pytest.raises(UsageError):
-            parse_shard(bad)
 
 
 def test_file_stem_is_the_id_of_other_urls():

@@ -108,28 +108,3 @@ def read_lines(path: str) -> list[str]:
             return handle.read().splitlines()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """`K/N` (1-based) -> (K-1, N); None for no sharding.
-
-    Raises:
-        UsageError: not of the form K/N with 1 <= K <= N.
-    """
-    if text is None:
-        return None
-    try:
-        k, n = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard {text!r} is not K/N (for example 2/8)") from None
-    if not 1 <= k <= n:
-        raise UsageError(f"--shard {text}: K must be in 1..N")
-    return k - 1, n
-
-
-def take_shard(items: list, shard: tuple[int, int] | None) -> list:
-    """Every N-th item starting at K: shards of one list are disjoint and together cover it."""
-    if shard is None:
-        return items
-    k, n = shard
-    return items[k::n]

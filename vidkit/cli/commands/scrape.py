@@ -282,7 +282,9 @@ def r2v2(
     ] = Layout.h5,
     shard: Annotated[
         Optional[str],
-        typer.Option("--shard", help="K/N: only every N-th line from the K-th (split the work across machines)."),
+        typer.Option(
+            "--shard", help="K/N: only the videos of shard K of N, chosen by id as extract-frames --shard does."
+        ),
     ] = None,
     max_side: Annotated[
         Optional[int], typer.Option("--max-side", min=8, help="Shrink larger frames (off: R2V2 kept download size).")
@@ -309,10 +311,11 @@ def r2v2(
     JSON: `{"output", "listed", "available", "new", "skipped", "missing_frames", "unavailable", "pending", "fraction_available", "seconds", "errors"}`.
     Core: `vidkit.scrape.r2v2.recreate`.
     """
+    from vidkit.extract import shards
     from vidkit.scrape import r2v2 as core
-    from vidkit.scrape.targets import parse_shard, read_lines, take_shard
+    from vidkit.scrape.targets import read_lines
 
-    items = take_shard(core.parse_ids(read_lines(ids), ids), parse_shard(shard))
+    items = shards.select(core.parse_ids(read_lines(ids), ids), shards.parse(shard), key=lambda item: item.id)
     options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
     with progress("recreating R2V2") as update:
         result = core.recreate(
@@ -347,7 +350,9 @@ def kinetics(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Folder: videos/, annotations/, availability.tsv, ledger.jsonl.")
     ],
-    shard: Annotated[Optional[str], typer.Option("--shard", help="K/N: only every N-th clip from the K-th.")] = None,
+    shard: Annotated[
+        Optional[str], typer.Option("--shard", help="K/N: the clips of the YouTube videos in shard K of N (by id).")
+    ] = None,
     workers: WorkersOpt = 4,
     cookies: CookiesOpt = None,
     video_format: FormatOpt = None,
@@ -371,8 +376,8 @@ def kinetics(
     Core: `vidkit.scrape.kinetics.download_kinetics`.
     """
     from vidkit.errors import AnnotationError
+    from vidkit.extract import shards
     from vidkit.scrape import kinetics as core
-    from vidkit.scrape.targets import parse_shard, take_shard
 
     clips = []
     for path in csv_files:
@@ -384,7 +389,7 @@ def kinetics(
     options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
     with progress("downloading Kinetics") as update:
         result = core.download_kinetics(
-            take_shard(clips, parse_shard(shard)),
+            shards.select(clips, shards.parse(shard), key=lambda clip: clip.youtube_id),  # a video's clips together
             output,
             url_template=url_template,
             options=options,
