@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 
-from vidkit import extraction
+from vidkit.extract import frames as extraction
 from vidkit.io import flow as flow_mod
 from vidkit.io import synth, video
 from vidkit.io.frame_store import FrameStore, StoreConfig

@@ -95,7 +95,7 @@ def bench_kth() -> None:
 
 
 def bench_purity(workers: int) -> None:
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
     from vidkit.idt import pipeline
     from vidkit.idt.clustering import purity
     from vidkit.idt.fisher import FisherConfig

@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 
-from vidkit import extraction
 from vidkit import pretrain as pretraining
 from vidkit.engine.device import autocast, resolve_device
+from vidkit.extract import frames as extraction
 from vidkit.io.frame_store import FrameStore, StoreConfig
 from vidkit.methods import create_method, method_class
 from vidkit.models import create_backbone

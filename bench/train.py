@@ -24,10 +24,10 @@ from ratios import add_ratios_option, record  # bench/ratios.py, beside this scr
 from torch.utils.data import DataLoader, Dataset
 
 from vidkit import checkpoint as ckpt
-from vidkit import extraction
 from vidkit.data.datasets import EpochSampler, FramePairDataset, worker_init
 from vidkit.engine import train
 from vidkit.engine.device import autocast, resolve_device
+from vidkit.extract import frames as extraction
 from vidkit.io import synth
 from vidkit.io.frame_store import FrameStore, StoreConfig
 from vidkit.methods.tce import TCE, TCEOptions

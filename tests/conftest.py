@@ -64,7 +64,7 @@ def runner():
 @pytest.fixture(scope="session")
 def synth_frames(synth_dir, tmp_path_factory) -> Path:
     """The tiny synth dataset's frame store, with flow and the train01/test01 splits."""
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
     from vidkit.io.annotations import load_annotations
     from vidkit.io.flow import best_algorithm
     from vidkit.io.frame_store import StoreConfig

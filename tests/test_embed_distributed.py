@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO
 from vidkit import embed as core
-from vidkit import extraction
+from vidkit.extract import frames as extraction
 from vidkit.io.annotations import load_split_lists
 from vidkit.io.features import read_features
 

@@ -309,7 +309,7 @@ def test_a_poisoned_checkpoint_is_refused_by_every_reader(runner, made, tmp_path
 
 
 def test_a_non_utf8_name_is_stored_and_the_run_goes_on(synth_dir, tmp_path):
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
 
     video = next((synth_dir / "videos").rglob("*.mp4"))
     inputs = tmp_path / "in"
@@ -324,7 +324,7 @@ def test_a_non_utf8_name_is_stored_and_the_run_goes_on(synth_dir, tmp_path):
 
 
 def test_symlink_loops_are_walked_once(synth_dir, tmp_path):
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
 
     root = tmp_path / "in"
     shutil.copytree(synth_dir / "videos", root)

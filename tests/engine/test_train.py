@@ -13,9 +13,9 @@ import torch
 
 from tests.conftest import REPO
 from vidkit import checkpoint as ckpt
-from vidkit import extraction
 from vidkit import pretrain as pretraining
 from vidkit.engine import train
+from vidkit.extract import frames as extraction
 from vidkit.io.annotations import load_split_lists
 from vidkit.methods.tce import TCE
 

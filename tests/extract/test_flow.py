@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vidkit import extraction
 from vidkit.errors import VidkitError
+from vidkit.extract import frames as extraction
 from vidkit.io import flow as flow_mod
 from vidkit.io.frame_store import FrameStore, StoreConfig
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
-from vidkit import extraction
 from vidkit.cli.app import app
 from vidkit.errors import StoreConfigError, UsageError, VidkitError
+from vidkit.extract import frames as extraction
 from vidkit.extract import merge, shards
 from vidkit.io.annotations import load_annotations
 from vidkit.io.frame_store import FrameStore, StoreConfig

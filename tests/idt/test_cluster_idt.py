@@ -24,7 +24,7 @@ SMALL = ["--k", "2", "--num-c", "2", "--gmm-k", "4", "--fit-videos", "6", "--ske
 @pytest.fixture(scope="module")
 def moving(tmp_path_factory) -> Path:
     """Frame store of 8 synth videos moving left, right, up or down (80 px, 18 frames)."""
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
     from vidkit.io import synth
     from vidkit.io.annotations import load_annotations
 

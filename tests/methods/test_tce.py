@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from vidkit import checkpoint as ckpt
-from vidkit import extraction
 from vidkit import pretrain as pretraining
 from vidkit.data import transforms
 from vidkit.errors import UsageError
+from vidkit.extract import frames as extraction
 from vidkit.io.annotations import load_split_lists
 from vidkit.io.frame_store import FrameStore
 from vidkit.io.synth import SynthConfig, make_dataset

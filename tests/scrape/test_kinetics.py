@@ -57,7 +57,7 @@ def test_clips_are_cut_laid_out_and_reported_per_class(server, tmp_path):
 
 
 def test_the_layout_is_what_extract_frames_kinetics_reads(server, tmp_path):
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
     from vidkit.io.annotations import load_annotations
     from vidkit.io.frame_store import FrameStore, StoreConfig
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from vidkit import checkpoint as ckpt
-from vidkit import extraction
 from vidkit.cli.app import app
 from vidkit.errors import VidkitError
+from vidkit.extract import frames as extraction
 from vidkit.io.annotations import load_annotations
 from vidkit.io.synth import SynthConfig, make_dataset
 from vidkit.models import create_backbone

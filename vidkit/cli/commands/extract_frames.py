@@ -118,9 +118,9 @@ def extract_frames(
       layout, for the original scripts), resumable per video.
 
     JSON: `{"store", "videos", "failed", "frames", "new", "skipped"}` (`videos`, `failed` and `frames`
-    count the whole store; `new` and `skipped` this run). Core: `vidkit.extraction.extract_frames`.
+    count the whole store; `new` and `skipped` this run). Core: `vidkit.extract.frames.extract_frames`.
     """
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
     from vidkit.extract import shards
     from vidkit.io import annotations as ann
     from vidkit.io import flow as flow_mod

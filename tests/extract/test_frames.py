@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import REAL_CLIPS, REPO
-from vidkit import extraction
 from vidkit.errors import NoInputError, StoreConfigError, VidkitError
+from vidkit.extract import frames as extraction
 from vidkit.io import video
 from vidkit.io.annotations import load_split_lists
 from vidkit.io.frame_store import FrameStore, StoreConfig
@@ -206,7 +206,7 @@ _KILLER = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from vidkit import extraction
+    from vidkit.extract import frames as extraction
     extraction._COMMIT_EVERY_N = 2  # commit often, so the kill lands between two commits
 
     def progress(done, total):
