@@ -11,7 +11,7 @@ The released code's defects are fixed (tce.md 2.6-2.8, 7):
   threshold rises from -1 towards 1 as intended (`1 - exp(-rate * progress)`, not `exp(+...)`);
   switchable, on by default;
 - the rotation loss is on by default (switchable);
-- the negatives that fill the places mining leaves open never repeat a hard negative or the anchor.
+- the random negatives that fill the places mining leaves open never repeat a hard negative or the anchor.
 Scores and losses are computed in fp32 under bf16 autocast (`losses.full_precision`).
 """
 
@@ -117,8 +117,8 @@ class TCE(SSLMethod):
         """`(B, K)` memory-bank rows to contrast each anchor with (never its own video).
 
         With mining, the hardest rows below the threshold come first; the places left open (rows
-        at or above it, or past `mining_fraction`) are filled by random rows that repeat neither a
-        hard one nor the anchor.
+        at or above it, or past `mining_fraction`) are filled by random rows, as TCE does, except
+        that they repeat neither a hard one nor the anchor.
         """
         k, size = self.options.negatives, len(self.bank)
         if not self.options.mining:
@@ -134,15 +134,14 @@ class TCE(SSLMethod):
         chosen = torch.full((len(own), k), -1, dtype=torch.long, device=own.device)
         chosen[:, :hard] = torch.where(torch.isfinite(values), indices, -1)
         open_ = chosen < 0  # (B, K) places to fill
-        # Random distinct rows, never the anchor's nor a hard pick: the top-k of uniform noise with those masked.
-        taken = torch.zeros(len(own), size, dtype=torch.bool, device=own.device)  # (B, N)
-        taken[rows, own] = True
-        valid = ~open_
-        taken[rows[:, None].expand_as(chosen)[valid], chosen[valid]] = True
-        noise = torch.rand(len(own), size, device=own.device).masked_fill(taken, -1.0)
-        fill = noise.topk(k, dim=1).indices  # (B, K) distinct rows, the untaken ones first
-        place = (open_.long().cumsum(dim=1) - 1).clamp(min=0)  # the n-th open place takes the n-th fill
-        return torch.where(open_, fill.gather(1, place), chosen)
+        # As TCE, the open places take uniformly random rows (with replacement), but never the anchor's
+        # own row nor one of its hard negatives (TCE's fill could repeat those).
+        allowed = torch.ones(len(own), size, device=own.device)  # (B, N)
+        allowed[rows, own] = 0.0
+        allowed[rows[:, None].expand_as(chosen)[~open_], chosen[~open_]] = 0.0
+        allowed += (allowed.sum(dim=1, keepdim=True) == 0).float()  # a row with no open place needs none
+        fill = torch.multinomial(allowed, k, replacement=True)  # (B, K)
+        return torch.where(open_, fill, chosen)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> MethodOutput:
         anchors, positives = self.embed(batch["anchor"]), self.embed(batch["positive"])  # (B, D)
