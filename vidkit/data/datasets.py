@@ -143,11 +143,6 @@ class FramePairDataset(Dataset):
         return sample
 
 
-def flow_frames(store: FrameStore, video: int) -> int:
-    """Flow frames of a video: one fewer than its RGB frames (each is the motion to the next frame)."""
-    return max(store.n_frames(video) - 1, 1)
-
-
 MODALITIES = ("rgb", "res", "res-raw", "diff", "u", "v")
 
 
@@ -161,7 +156,7 @@ def read_view(store: FrameStore, video: int, start: int, clip_len: int, stride: 
     (T + 1 frames, so every difference is a real one), `u`/`v` one flow component repeated to 3
     channels (as IIC decodes it)."""
     if modality in ("u", "v"):
-        indices = sampling.clip_indices(start, clip_len, stride, flow_frames(store, video))
+        indices = sampling.clip_indices(start, clip_len, stride, usable_frames(store, video, modality))
         return transforms.to_float(store.read_frames(video, indices, stream=modality)).expand(-1, 3, -1, -1)
     extra = 1 if modality in sampling.DIFFERENCES else 0
     indices = sampling.clip_indices(start, clip_len + extra, stride, store.n_frames(video))

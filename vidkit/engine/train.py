@@ -197,9 +197,10 @@ def fit(
             position.epoch, position.batch = divmod(position.step, per_epoch)
             samples += len(next(iter(batch.values()))) * dist.world_size()
             rate = samples / (time.perf_counter() - started)
-            epoch_metrics["loss"].append(loss_value)
-            for name, value in metrics.items():
-                epoch_metrics[name].append(float(value))
+            if hooks is not None:  # only epoch hooks read them; float() of a CUDA scalar waits for the GPU
+                epoch_metrics["loss"].append(loss_value)
+                for name, value in metrics.items():
+                    epoch_metrics[name].append(float(value))
             if position.step % config.log_every == 0 or position.step == config.steps:
                 losses.append((position.step, loss_value))
                 if writer:
