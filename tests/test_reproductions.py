@@ -96,6 +96,22 @@ def test_make_variables_reach_the_commands(tmp_path):
             assert words[words.index("--seed") + 1] == "7" and words[words.index("--device") + 1] == "cuda:1"
 
 
+def test_profile_toy_runs_the_short_recipes_on_given_data(tmp_path):
+    """`PROFILE=toy DATA=...`: the demo's recipes on another dataset's videos and splits, no synth."""
+    out = make("-n", "iic-retrieval", "tce-finetune", "DATA=/data/mini", "PROFILE=toy", f"RUN={tmp_path}").stdout
+    lines = vidkit_lines(out)
+    assert [w[0] for w in lines].count("synth") == 0
+    extract = next(w for w in lines if w[0] == "extract-frames")
+    assert extract[1] == "/data/mini/videos" and extract[extract.index("--annotations") + 1] == "/data/mini/splits"
+    pretrain = {w[w.index("--method") + 1]: w for w in lines if w[0] == "pretrain"}
+    assert "--steps" in pretrain["iic"] and "--epochs" not in pretrain["iic"]
+    assert pretrain["tce"][pretrain["tce"].index("--size") + 1] == "32"
+    paper = vidkit_lines(make("-n", "iic-retrieval", "DATA=/data/mini", f"RUN={tmp_path}").stdout)
+    assert "--epochs" in next(w for w in paper if w[0] == "pretrain")
+    bad = make("-n", "iic-retrieval", "DATA=", "PROFILE=paper", check=False)
+    assert bad.returncode != 0 and "PROFILE=paper needs DATA" in bad.stderr
+
+
 @pytest.mark.slow
 def test_the_toy_reproduction_runs_end_to_end(tmp_path):
     """Every rule of `make report` on the toy data (the demo, cut to seconds); a second make does nothing."""

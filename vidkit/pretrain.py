@@ -39,7 +39,7 @@ class PretrainConfig:
     lr: float | None = None
     momentum: float = 0.9
     weight_decay: float = 1e-4
-    schedule: str = "step"  # at the method's milestones
+    schedule: str | None = None  # None: the method's (step at its milestones, or cosine)
     warmup_steps: int = 0
     grad_clip: float | None = None
     clip_len: int | None = None
@@ -51,7 +51,9 @@ class PretrainConfig:
     checkpoint_every: int = 0
     log_every: int = 10
     amp: bool = True
+    sync_bn: bool = False  # SyncBatchNorm across DDP ranks (CUDA only; no effect in one process)
     method_options: dict = field(default_factory=dict)  # NAME -> value (text or typed) of the method's Options
+    init: str | None = None  # an earlier stage's checkpoint: its weights and method state, a fresh optimizer
 
     def resolved(self) -> PretrainConfig:
         """This config with every unset option filled in from the method's defaults.
@@ -69,6 +71,7 @@ class PretrainConfig:
             batch_size=self.batch_size or d.batch_size,
             lr=d.lr if self.lr is None else self.lr,
             epochs=self.epochs or d.epochs,
+            schedule=self.schedule or d.schedule,
             size=self.size or d.size,
             clip_len=self.clip_len or d.clip_len,
         )
@@ -127,7 +130,8 @@ def pretrain(
     def verdict(path: Path) -> str | None:
         return None if resume else ckpt.describe(path) + " (--resume continues it)"
 
-    with claim_output(out, inputs=[frames, tensorboard_dir], existing=verdict, force=force):
+    inputs = [frames, tensorboard_dir, Path(config.init) if config.init else None]
+    with claim_output(out, inputs=inputs, existing=verdict, force=force):
         if resume and not out.exists():
             log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
         return _pretrain(
@@ -176,10 +180,18 @@ def _pretrain(
     torch.manual_seed(config.seed)  # identical initial weights on every DDP rank
     backbone = create_backbone(config.backbone)
     method = create_method(config.method, backbone, num_videos=len(videos), options=options)
+    if config.sync_bn and dist.is_distributed():
+        if device.type != "cuda":
+            raise UsageError("--sync-bn needs CUDA devices (PyTorch's SyncBatchNorm does not run on CPU)")
+        method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)  # in place below the root
     optimizer = train.make_optimizer(method, train_config)
     position = train.Position()
+    method.bind(store, videos, recipe, config.seed)
+    hooks = method.epoch_hooks()  # monitoring only (IR/LA's kNN accuracy)
     if resume:
-        position = _restore(out, method, optimizer, config, train_config)
+        position = _restore(out, method, optimizer, config, train_config, hooks)
+    elif config.init:
+        _initialise(Path(config.init), method, config)
     if position.step >= steps:
         raise VidkitError(f"{out} has already run {position.step} of {steps} steps; ask for more --steps or --epochs")
     run_config = {
@@ -206,6 +218,7 @@ def _pretrain(
                     "batch": position_.batch,
                     "complete": final,
                     "config": run_config,
+                    "monitor": list(getattr(hooks, "history", [])),
                 },
             ),
             out,
@@ -218,6 +231,7 @@ def _pretrain(
             dataset,
             train_config,
             device=device,
+            hooks=hooks,
             save=save,
             optimizer=optimizer,
             position=position,
@@ -230,14 +244,17 @@ def _pretrain(
 
 
 # Options a resumed run may change: its length, how often it saves and logs, and where it runs.
-_RESUMABLE_CHANGES = frozenset({"epochs", "steps", "checkpoint_every", "log_every", "workers", "device"})
+# `init` too: a resumed run restores everything from its own checkpoint.
+_RESUMABLE_CHANGES = frozenset({"epochs", "steps", "checkpoint_every", "log_every", "workers", "device", "init"})
 
 
 def _changed_options(saved: dict, now: dict) -> list[str]:
     return sorted(k for k in now if k not in _RESUMABLE_CHANGES and k in saved and saved[k] != now[k])
 
 
-def _restore(path: Path, method, optimizer, config: PretrainConfig, train_config: train.TrainConfig) -> train.Position:
+def _restore(
+    path: Path, method, optimizer, config: PretrainConfig, train_config: train.TrainConfig, hooks=None
+) -> train.Position:
     """Load a run's checkpoint into `method` and `optimizer`; check that it is the same run."""
     saved = ckpt.load(path)
     run = saved.training.get("config", {})
@@ -264,4 +281,21 @@ def _restore(path: Path, method, optimizer, config: PretrainConfig, train_config
         what=f"{config.method} method",
     )
     optimizer.load_state_dict(saved.training["optimizer"])
+    if hooks is not None and hasattr(hooks, "history"):
+        hooks.history = list(saved.training.get("monitor", []))
     return train.Position(saved.training["step"], saved.training["epoch"], saved.training["batch"])
+
+
+def _initialise(path: Path, method, config: PretrainConfig) -> None:
+    """Start from an earlier stage (`--init`): its backbone and the method state this method shares
+    (a memory bank, heads), with a fresh optimizer at step 0, as Video LA chains IR -> LA -> tune.
+
+    Raises:
+        VidkitError: another backbone, or method state of other shapes (e.g. a bank of other videos).
+    """
+    saved = ckpt.load(path)
+    if saved.backbone_name != config.backbone:
+        raise VidkitError(f"--init {path} holds a {saved.backbone_name} backbone; this run trains {config.backbone}")
+    ckpt.load_strict(method.backbone, saved.backbone, what=f"--init {path}'s backbone")
+    taken = method.init_from(saved.method_state, saved.hparams)
+    log.info("--init %s: backbone and %s from its %s run", path, ", ".join(taken) or "no method state", saved.method)

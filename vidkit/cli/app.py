@@ -19,12 +19,14 @@ from vidkit.cli.commands.cluster_idt import cluster_idt
 from vidkit.cli.commands.embed import embed
 from vidkit.cli.commands.extract_frames import extract_frames
 from vidkit.cli.commands.finetune import finetune
+from vidkit.cli.commands.import_checkpoint import import_checkpoint
 from vidkit.cli.commands.info import info
 from vidkit.cli.commands.merge import merge
 from vidkit.cli.commands.pretrain import pretrain
 from vidkit.cli.commands.retrieve import retrieve
 from vidkit.cli.commands.scrape import scrape
 from vidkit.cli.commands.synth import synth
+from vidkit.cli.commands.track import track
 from vidkit.cli.commands.tsne import tsne
 from vidkit.errors import UsageError, VidkitError
 
@@ -84,6 +86,7 @@ COMMANDS = (
     ("pretrain", pretrain, "Learn"),
     ("finetune", finetune, "Learn"),
     ("cluster-idt", cluster_idt, "Learn"),
+    ("import-checkpoint", import_checkpoint, "Learn"),
     ("embed", embed, "Analyse"),
     ("build-index", build_index, "Analyse"),
     ("retrieve", retrieve, "Analyse"),
@@ -93,7 +96,7 @@ for _name, _function, _panel in COMMANDS:
     app.command(name=_name, rich_help_panel=_panel)(_guarded(_function))
 
 # (name, sub-app, help panel): groups of subcommands (scrape search, download, ...), each guarded alike.
-GROUPS = (("scrape", scrape, "Data"),)
+GROUPS = (("scrape", scrape, "Data"), ("track", track, "Analyse"))
 for _name, _group, _panel in GROUPS:
     for _command in _group.registered_commands:
         _command.callback = _guarded(_command.callback)

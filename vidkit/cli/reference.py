@@ -114,6 +114,8 @@ def parameters(function) -> list[Parameter]:
             annotation, info = typing.get_args(annotation)[0], typing.get_args(annotation)[1]
         if getattr(info, "hidden", False):
             continue  # old spellings kept for one release; --help does not list them either
+        if annotation is typer.Context:
+            continue  # Typer passes the context itself; it is no option
         base, many = _base(annotation)
         argument = isinstance(info, typer.models.ArgumentInfo)
         required = param.default is inspect.Parameter.empty

@@ -14,6 +14,12 @@ SAMPLE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "frame_pair": (("anchor", "positive", "index"), ("rotated", "rotation")),
     # IIC/CMC: view 1 (RGB clip) and view 2 (residual or flow clip; none when view 2 is RGB), the row.
     "clip_pair": (("view1", "index"), ("view2",)),
+    # IR / LA (Video LA): one augmented clip of a video and its memory-bank row.
+    "instance_clip": (("clip", "index"), ()),
+    # MoCo/VINCE: N query and N key frames (N, 3, H, W) of one video, each augmented on its own; the row.
+    "frame_views": (("query", "key", "index"), ()),
+    # PIRL: one augmented image of a video, its jigsaw tiles (n, 3, t, t) in shuffled order, the row.
+    "image_jigsaw": (("image", "jigsaw", "index"), ()),
     # Supervised training: a clip and its class.
     "labelled_clip": (("clip", "label"), ()),
 }

@@ -77,3 +77,22 @@ def average_batch_norm_stats_(module: torch.nn.Module) -> None:
             for stat in (layer.running_mean, layer.running_var):
                 torch_dist.all_reduce(stat)
                 stat.div_(world_size())
+
+
+def shuffle_across_ranks(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shuffle-BN's first half (MoCo, arXiv:1911.05722 section 3.3): this rank's share of a random
+    permutation of all ranks' batches, and the permutation that undoes it (`unshuffle_across_ranks`).
+
+    Rank 0 draws the permutation and broadcasts it; equal batch sizes on every rank.
+    """
+    gathered = all_gather_cat(batch)  # (world * B, ...)
+    order = broadcast_(torch.randperm(len(gathered), device=batch.device))  # (world * B,)
+    local = len(batch)
+    return gathered[order[rank() * local : (rank() + 1) * local]], torch.argsort(order)
+
+
+def unshuffle_across_ranks(output: torch.Tensor, restore: torch.Tensor) -> torch.Tensor:
+    """Shuffle-BN's second half: this rank's rows of `output` back in its own batch's order."""
+    gathered = all_gather_cat(output)  # (world * B, ...) in shuffled order
+    local = len(output)
+    return gathered[restore[rank() * local : (rank() + 1) * local]]

@@ -2,7 +2,8 @@
 
 Pretraining, fine-tuning and the end tasks all run here. What is trained is any module that keeps
 one small protocol (`Trainable`): `forward(batch) -> (loss, metrics)` with the batch its dataset
-yields, and `on_step_end(progress)` after each optimizer step. What varies between them is given
+yields, and `on_step_end(progress)` after each optimizer step (optionally `on_epoch_start(epoch)`
+before an epoch's first step, and `no_weight_decay()`). What varies between them is given
 as hooks (`EpochHooks`): validation and keep-best at the end of an epoch, and a plateau schedule
 that cuts the rate when the validation loss stalls.
 
@@ -104,9 +105,14 @@ ProgressFn = Callable[[int, int, float, float], None]  # step, total, loss, samp
 
 
 def make_optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.SGD:
-    """SGD over the parameters that train (a frozen backbone's are left out)."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    """SGD over the parameters that train (a frozen backbone's are left out); those named by the
+    module's optional `no_weight_decay()` (timm's convention) go in a second group without decay."""
+    exempt = module.no_weight_decay() if hasattr(module, "no_weight_decay") else set()
+    named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for n, p in named if n not in exempt]}]
+    if any(n in exempt for n, _ in named):
+        groups.append({"params": [p for n, p in named if n in exempt], "weight_decay": 0.0})
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
 def steps_per_epoch(num_samples: int, batch_size: int, drop_last: bool = True) -> int:
@@ -186,6 +192,8 @@ def fit(
         for batch in _loader(dataset, config, position.step, device):
             if position.step >= config.steps:
                 break
+            if position.step % per_epoch == 0 and hasattr(module, "on_epoch_start"):
+                module.on_epoch_start(position.step // per_epoch)  # e.g. LA's k-means refresh
             loss_value, metrics = _step(
                 model, module, optimizer, _to_device(batch, device), config, position.step, device
             )

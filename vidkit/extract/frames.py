@@ -24,8 +24,8 @@ from vidkit import __version__
 from vidkit.errors import NoInputError, UnsafeNameError, UsageError, VideoDecodeError, VidkitError
 from vidkit.extract import pipeline, shards
 from vidkit.io import flow as flow_mod
-from vidkit.io import frame_folders, video
-from vidkit.io.annotations import Annotations, video_key
+from vidkit.io import frame_folders, image_folders, r2v2_layout, video
+from vidkit.io.annotations import Annotations
 from vidkit.io.frame_store import SCHEMA, StoreConfig
 from vidkit.io.frame_store_writer import EncodedVideo, FrameStoreWriter
 from vidkit.io.h5 import unless_schema
@@ -36,6 +36,8 @@ from vidkit.io.paths import printable
 log = logging.getLogger("vidkit")
 
 LAYOUTS = ("h5", "folders")
+# What the inputs are: videos and frame folders, or the image layouts (each brings its own annotations).
+SOURCES = ("videos", "imagefolder", "r2v2")
 _COMMIT_EVERY_S = 5.0
 _COMMIT_EVERY_N = 64
 # A header may count a frame or two that a decoder drops (edit lists, B-frame delay); more than
@@ -46,15 +48,17 @@ MAX_SHORT_SIDE = 8192
 
 @dataclass(frozen=True)
 class InputItem:
-    """One thing to extract: a video file or a folder of frame images.
+    """One thing to extract: a video file, a folder of frame images, or a list of image files.
 
     `source` is the path as the file system gives it (undecodable bytes as surrogate escapes, so
-    it opens); `video_id` is the name as stored, `io.paths.printable` text.
+    it opens); `video_id` is the name as stored, `io.paths.printable` text. `files`, when given,
+    are the frames' image files in order (an image of an image folder, an R2V2 video).
     """
 
     source: str
     video_id: str
     is_folder: bool = False
+    files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -119,6 +123,15 @@ def _walk(root: Path, seen: set[tuple[int, int]]) -> Iterator[InputItem]:
             yield InputItem(str(entry), printable(entry.stem))
 
 
+def _discover_layout(source: str, inputs, annotations: Path | None) -> tuple[list[InputItem], Annotations]:
+    """The inputs and annotations of an image layout (`SOURCES` other than `videos`)."""
+    scanners = {"imagefolder": image_folders.scan_image_folders, "r2v2": r2v2_layout.scan_r2v2}
+    if source not in scanners:
+        raise UsageError(f"unknown input layout {source!r}; choose one of {', '.join(SOURCES)}")
+    scan = scanners[source]([Path(i) for i in inputs], annotations)
+    return [InputItem(i.source, i.video_id, files=i.files) for i in scan.inputs], scan.annotations
+
+
 def encode_input(item: InputItem, config: StoreConfig) -> EncodedVideo:
     """Decode one input and encode its frames (and flow) the way the store keeps them.
 
@@ -127,11 +140,13 @@ def encode_input(item: InputItem, config: StoreConfig) -> EncodedVideo:
     Raises:
         VideoDecodeError: unreadable, empty or truncated input.
     """
-    if not os.path.exists(item.source):
+    if not item.files and not os.path.exists(item.source):
         raise VideoDecodeError(f"no such file or folder: {item.source}")
     fps = float("nan")
     declared = 0
-    if item.is_folder:
+    if item.files:
+        frames = image_folders.iter_images(item.files, short_side=config.short_side, max_frames=config.max_frames)
+    elif item.is_folder:
         frames = frame_folders.iter_folder_frames(
             Path(item.source), short_side=config.short_side, max_frames=config.max_frames, pixel_format="bgr24"
         )
@@ -204,6 +219,8 @@ def extract_frames(
     layout: str = "h5",
     workers: int = 1,
     annotations: Annotations | None = None,
+    source: str = "videos",
+    source_annotations: Path | None = None,
     append: bool = False,
     strict: bool = False,
     force: bool = False,
@@ -218,6 +235,10 @@ def extract_frames(
         config: how frames are made; an existing store must have been made with the same.
         workers: decoding processes (1 decodes in this process).
         annotations: labels and splits to attach (matched by video id, case-insensitively).
+        source: `videos` (videos and frame folders), `imagefolder` (roots of class folders,
+            `io.image_folders`) or `r2v2` (split folders of R2V2's layout, `io.r2v2_layout`); the
+            image layouts make their own annotations, from `source_annotations` when given (a
+            folder of `classes.txt` and split lists; an R2V2 id list).
         append: allow adding new videos to a store that a finished run already completed.
         strict: raise after the run if any input failed (the store still keeps the rest).
         force: replace an `out` that is something other than a store of this layout.
@@ -230,7 +251,10 @@ def extract_frames(
         StoreSchemaError, StoreConfigError: `out` exists but cannot be resumed.
         VidkitError: new inputs for a complete store without `append`; with `strict`, any failure.
     """
-    items = discover_inputs(inputs)
+    if source != "videos":
+        items, annotations = _discover_layout(source, inputs, source_annotations)
+    else:
+        items = discover_inputs(inputs)
     if not items:
         raise NoInputError(f"no videos found in {', '.join(str(i) for i in inputs) or 'the inputs'}")
     if shard is not None:
@@ -350,13 +374,13 @@ def _finish(writer, annotations: Annotations | None, whole: bool = True) -> None
     if annotations is None:
         writer.finish(None, None, {})
         return
-    index_of = {video_key(video_id): index for video_id, index in writer.ids.items()}
+    index_of = {annotations.key(video_id): index for video_id, index in writer.ids.items()}
     labels = np.full(len(writer.ids), -1, dtype=np.int64)
     for video_id, index in writer.ids.items():
         labels[index] = annotations.label_of(video_id)
     splits, missing = {}, 0
     for name, ids in annotations.splits.items():
-        found = [index_of[video_key(i)] for i in ids if video_key(i) in index_of]
+        found = [index_of[annotations.key(i)] for i in ids if annotations.key(i) in index_of]
         missing += len(ids) - len(found)
         splits[name] = np.array(found, dtype=np.int64)
     if missing and whole:  # a shard misses the other shards' videos by design

@@ -24,12 +24,19 @@ class Annotations:
     """Class names, per-video labels and named splits (lists of video ids)."""
 
     classes: list[str]
-    labels: dict[str, int] = field(default_factory=dict)  # key: video_key(id)
+    labels: dict[str, int] = field(default_factory=dict)  # key: `key(id)`
     splits: dict[str, list[str]] = field(default_factory=dict)  # values: ids as the lists spell them
+    # Ids matched exactly (image folders, whose ids are relative paths: `a/x.jpg` and `b/x.png` differ)
+    # rather than by `video_key`.
+    exact_ids: bool = False
+
+    def key(self, video_id: str) -> str:
+        """How `labels` and the splits' ids are matched to stored video ids."""
+        return video_id if self.exact_ids else video_key(video_id)
 
     def label_of(self, video_id: str) -> int:
         """The 0-based label of a video, or -1 when the annotations do not know it."""
-        return self.labels.get(video_key(video_id), -1)
+        return self.labels.get(self.key(video_id), -1)
 
 
 def video_key(name: str) -> str:

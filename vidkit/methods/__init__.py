@@ -17,6 +17,12 @@ METHODS: dict[str, str] = {
     "tce": "vidkit.methods.tce:TCE",
     "iic": "vidkit.methods.iic:IIC",
     "cmc": "vidkit.methods.iic:CMC",
+    "ir": "vidkit.methods.ir:IR",
+    "la": "vidkit.methods.la:LA",
+    "moco": "vidkit.methods.moco:MoCo",
+    "mocov2": "vidkit.methods.moco:MoCoV2",
+    "vince": "vidkit.methods.vince:VINCE",
+    "pirl": "vidkit.methods.pirl:PIRL",
 }
 
 

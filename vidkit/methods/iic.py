@@ -17,6 +17,10 @@ Deviations from the released code, each a fix (iic.md 12):
 - `--separate-models` trains one backbone per view, which the paper's CMC baseline does;
 - `normalize` (`-O normalize=true`) scores unit-length embeddings (CMC's choice), off by default: IIC's raw features
   can collapse to zero on small data (see `IIC._embed`);
+- `center` (`-O center=true`, off by default) centres each batch of embeddings (BatchNorm without
+  affine) before scoring: pooled post-ReLU features share one large positive direction, so their
+  unit vectors all score 0.94-1.0 against each other and the softmax over 2K + 2 scores / 0.07 is
+  flat at its chance level (docs/methods.md, "Toy-scale claims");
 - scores and losses are fp32 under bf16 autocast (`losses.full_precision`).
 """
 
@@ -82,6 +86,9 @@ class IICOptions:
     loss: str = option("infonce", "Softmax cross-entropy (the code's default) or binary NCE.", ("infonce", "nce"))
     separate_models: bool = option(False, "One backbone per view (the checkpoint exports view 1's).")
     normalize: bool = option(False, "Score unit-length embeddings, as CMC (IIC scores raw ones; docs/methods.md).")
+    center: bool = option(
+        False, "Centre the embeddings per batch (BatchNorm, no affine) before scoring (docs/methods.md)."
+    )
 
 
 @dataclass
@@ -131,6 +138,8 @@ class IIC(SSLMethod):
         self.derived = {"dim": dim, "num_videos": num_videos}
         if options.separate_models:
             self.backbone2 = fresh_copy(backbone)
+        # Parameter-free, so the checkpoint's backbone is the whole model, as in IIC.
+        self.center = nn.BatchNorm1d(dim, affine=False) if options.center else None
         self.bank1 = MemoryBank(num_videos, dim, options.bank_momentum)
         self.bank2 = MemoryBank(num_videos, dim, options.bank_momentum)
         self.bank_intra = MemoryBank(num_videos, dim, options.bank_momentum) if options.intra_negatives else None
@@ -192,8 +201,14 @@ class IIC(SSLMethod):
         # IIC scores raw pooled (post-ReLU) features against unit bank rows. Shrinking every feature
         # towards zero then lowers the loss towards chance whenever the positive is not yet the top
         # score, and on small data training stalls there (loss at 2 ln(2K + 2), most features 0).
-        # `normalize` scores unit vectors instead, as CMC did: a deviation, off by default.
-        features = model(clips).float()
+        # `normalize` scores unit vectors instead, as CMC did: a deviation, off by default. Unit
+        # vectors of pooled post-ReLU features all point near one common direction (cosine 0.94-1.0
+        # at init), so the scores hardly differ; `center` removes that direction per batch first.
+        features = model(clips).float()  # (B, D)
+        if self.center is not None:
+            if self.training and len(features) < 2:
+                raise VidkitError("-O center=true centres each batch, so it needs a batch of at least 2 clips")
+            features = self.center(features)
         return F.normalize(features, dim=1) if self.options.normalize else features
 
     def _loss(self, scores: torch.Tensor, view: int) -> torch.Tensor:

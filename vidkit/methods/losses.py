@@ -53,3 +53,28 @@ def upgrade_nan_log_z(state_dict: dict, prefix: str) -> None:
     if log_z is not None and prefix + "log_z_set" not in state_dict:
         state_dict[prefix + "log_z_set"] = ~torch.isnan(log_z)
         state_dict[prefix + "log_z"] = torch.nan_to_num(log_z, nan=0.0)
+
+
+def multi_positive_info_nce(
+    logits: torch.Tensor, positives: torch.Tensor, temperature: float, ignore: torch.Tensor | None = None
+) -> torch.Tensor:
+    """VINCE's multi-positive InfoNCE (`similarity_cross_entropy`, vince.md 2.4): one InfoNCE term per
+    positive, against the row's negatives only, averaged over all positives.
+
+    For positive p of row i: `l_p = log(exp(s_p) + sum_n exp(s_n)) - s_p` with `s = logits / T`,
+    where n runs over the row's negatives; the other positives of the row are left out of the
+    denominator. One positive per row (column 0) is MoCo's InfoNCE. A row without negatives
+    scores 0 (nothing to contrast with yet, e.g. an empty queue).
+
+    Args:
+        logits: `(B, M)` similarities of each query to M candidates.
+        positives: `(B, M)` bool, True where a candidate is a positive (at least one per tensor).
+        temperature: T.
+        ignore: `(B, M)` bool, candidates that are neither positive nor negative (left out).
+    """
+    scores = logits / temperature  # (B, M)
+    negatives = ~positives if ignore is None else ~(positives | ignore)  # (B, M)
+    negative_lse = torch.logsumexp(scores.masked_fill(~negatives, -math.inf), dim=1, keepdim=True)  # (B, 1)
+    positive_scores = scores[positives]  # (P,)
+    row_lse = negative_lse.expand_as(scores)[positives]  # (P,)
+    return (torch.logaddexp(positive_scores, row_lse) - positive_scores).mean()

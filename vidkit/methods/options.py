@@ -33,6 +33,7 @@ class MethodDefaults:
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     resize: tuple[float, float] | None = None  # frames resized to (h, w) * size before the crop
+    schedule: str = "step"  # the learning-rate schedule (`engine.schedule`): step at `milestones`, or cosine
 
 
 def option(default, help: str, choices: tuple | None = None):  # noqa: A002 - mirrors typer.Option

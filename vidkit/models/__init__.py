@@ -29,6 +29,9 @@ _KINETICS = InputRecipe(clip_len=16, size=112, mean=(0.43216, 0.394666, 0.37645)
 # VCOP/IIC's nets: 16-frame clips cropped to 112 from frames resized to 128x171, values in [0, 1] (iic.md 2).
 _IIC = InputRecipe(clip_len=16, size=112, mean=UNIT_MEAN, std=UNIT_STD, resize=(128, 171))
 _TINY3D = InputRecipe(clip_len=16, size=112, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+# Hara's 3D-ResNets as Video LA fed them: 16 x 112 x 112 clips in [0, 1] minus the ActivityNet mean, std 1.
+ACTIVITYNET_MEAN = (114.7748 / 255, 107.7354 / 255, 99.4750 / 255)
+_HARA = InputRecipe(clip_len=16, size=112, mean=ACTIVITYNET_MEAN, std=UNIT_STD)
 
 BACKBONES: dict[str, BackboneSpec] = {
     "resnet18": BackboneSpec("vidkit.models.backbones:resnet18", 2, _IMAGE),
@@ -42,6 +45,12 @@ BACKBONES: dict[str, BackboneSpec] = {
     "r3d": BackboneSpec("vidkit.models.backbones:r3d", 3, _IIC),
     "r21d": BackboneSpec("vidkit.models.backbones:r21d", 3, _IIC),
     "c3d": BackboneSpec("vidkit.models.backbones:c3d", 3, _IIC),
+    "resnet3d_18": BackboneSpec("vidkit.models.resnet3d:resnet3d_18", 3, _HARA),
+    "resnet3d_18a": BackboneSpec("vidkit.models.resnet3d:resnet3d_18a", 3, _HARA),
+    "resnet3d_34": BackboneSpec("vidkit.models.resnet3d:resnet3d_34", 3, _HARA),
+    "resnet3d_34a": BackboneSpec("vidkit.models.resnet3d:resnet3d_34a", 3, _HARA),
+    "resnet3d_50": BackboneSpec("vidkit.models.resnet3d:resnet3d_50", 3, _HARA),
+    "resnet3d_50a": BackboneSpec("vidkit.models.resnet3d:resnet3d_50a", 3, _HARA),
     "tiny": BackboneSpec("vidkit.models.backbones:tiny", 3, _TINY3D),
     "tiny2d": BackboneSpec("vidkit.models.backbones:tiny2d", 2, _IMAGE),
 }

@@ -38,3 +38,29 @@ class RotationHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C) -> (B, 4) logits
         return self.net(x)
+
+
+class MLPProjectionHead(nn.Module):
+    """Linear(C->C), ReLU, Linear(C->E), L2-normalised: the head of MoCo v2 (Chen et al. 2020,
+    arXiv:2003.04297) and of every VINCE model (vince.md 2.2; no BatchNorm in it)."""
+
+    def __init__(self, in_features: int, out_features: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, in_features), nn.ReLU(inplace=True), nn.Linear(in_features, out_features)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C) -> (B, E), unit norm
+        return F.normalize(self.net(x), dim=1)
+
+
+HEAD_KINDS = ("linear", "mlp")
+
+
+def projection_head(kind: str, in_features: int, out_features: int) -> nn.Module:
+    """`linear` (MoCo v1's 128-d head, `ProjectionHead`) or `mlp` (`MLPProjectionHead`)."""
+    if kind == "linear":
+        return ProjectionHead(in_features, out_features)
+    if kind == "mlp":
+        return MLPProjectionHead(in_features, out_features)
+    raise ValueError(f"unknown head {kind!r}; choose one of {', '.join(HEAD_KINDS)}")

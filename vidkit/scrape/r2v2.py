@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vidkit.errors import AnnotationError, VideoDecodeError
-from vidkit.io.paths import child
+from vidkit.errors import VideoDecodeError
+from vidkit.io.r2v2_layout import R2V2Item, frame_path, parse_ids, shard_folder  # noqa: F401 - shared with extract
 from vidkit.scrape import frame_filters as ff
 from vidkit.scrape.download import Downloader, DownloadOptions
 from vidkit.scrape.ledger import Attempt, Ledger
@@ -37,47 +37,6 @@ from vidkit.scrape.targets import YOUTUBE_TEMPLATE, Target, url_for
 log = logging.getLogger("vidkit")
 
 LAYOUTS = ("h5", "folders")
-
-
-@dataclass(frozen=True)
-class R2V2Item:
-    """One line of an R2V2 id list."""
-
-    id: str
-    frames: tuple[int, ...]
-
-
-def parse_ids(lines: list[str], source: str = "id list") -> list[R2V2Item]:
-    """`id,f1,f2,...` lines (no header; ids may start with `-` or `_`) -> items, in file order.
-
-    Raises:
-        AnnotationError: a line without frames, a frame that is not a non-negative integer, or a repeated id.
-    """
-    items, seen = [], set()
-    for n, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line:
-            continue
-        video_id, *frames = line.split(",")
-        if not video_id or not frames or not all(f.strip().isdigit() for f in frames):
-            raise AnnotationError(
-                f"{source} line {n}: expected 'id,frame,frame,...' with frame numbers, got {line[:80]!r}"
-            )
-        if video_id in seen:
-            raise AnnotationError(f"{source} line {n}: id {video_id!r} is listed twice")
-        seen.add(video_id)
-        items.append(R2V2Item(video_id, tuple(int(f) for f in frames)))
-    return items
-
-
-def shard_folder(video_id: str) -> str:
-    """The `<XY>` folder of a video in the seed's layout: the first two characters of its id."""
-    return video_id[:2]
-
-
-def frame_path(out: Path, video_id: str, frame: int) -> Path:
-    """`<out>/<XY>/<id>_<frame:06d>.jpg`, every part through `vidkit.io.paths.child`."""
-    return child(child(out, shard_folder(video_id)), f"{video_id}_{frame:06d}", ".jpg")
 
 
 @dataclass

@@ -17,16 +17,36 @@ from vidkit.engine.train import StepOutput
 from vidkit.errors import VidkitError
 from vidkit.models.pooling import clip_features
 
+HEADS = ("linear", "mlp")
+
+
+class MLPHead(nn.Sequential):
+    """VINCE's second probe head (vince.md 6.3): Linear(C, C), ReLU, Linear(C, classes)."""
+
+    def __init__(self, features: int, num_classes: int):
+        super().__init__(nn.Linear(features, features), nn.ReLU(inplace=True), nn.Linear(features, num_classes))
+
+    @property
+    def out_features(self) -> int:
+        return self[-1].out_features
+
 
 class Classifier(nn.Module):
-    """A backbone, dropout and one linear layer. With `frozen`, the backbone stays in eval mode and
-    receives no gradient (a linear probe)."""
+    """A backbone, dropout and one linear layer (or, with `head="mlp"`, VINCE's MLP head). With
+    `frozen`, the backbone stays in eval mode and receives no gradient (a linear probe)."""
 
-    def __init__(self, backbone: nn.Module, num_classes: int, dropout: float = 0.0, frozen: bool = False):
+    def __init__(
+        self, backbone: nn.Module, num_classes: int, dropout: float = 0.0, frozen: bool = False, head: str = "linear"
+    ):
         super().__init__()
+        if head not in HEADS:
+            raise VidkitError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
         self.backbone, self.frozen = backbone, frozen
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(backbone.num_features, num_classes)
+        linear = head == "linear"
+        self.fc = (
+            nn.Linear(backbone.num_features, num_classes) if linear else MLPHead(backbone.num_features, num_classes)
+        )
         if frozen:
             backbone.requires_grad_(False)
 
@@ -69,6 +89,11 @@ class ClassifierTask(nn.Module):
 def classifier_state(saved: ckpt.Checkpoint) -> dict[str, torch.Tensor]:
     """A fine-tuned checkpoint's backbone and head as one `Classifier` state dict."""
     return {**{f"backbone.{k}": v for k, v in saved.backbone.items()}, **saved.head}
+
+
+def head_classes(head: dict[str, torch.Tensor]) -> int:
+    """Classes of a saved head: the length of its last bias (`fc.bias`, or `fc.2.bias` for the MLP)."""
+    return len(head["fc.bias"] if "fc.bias" in head else head["fc.2.bias"])
 
 
 def stage_of(name: str) -> int | None:

@@ -9,7 +9,9 @@ Protocols (each paper's, with its defects fixed):
 - Video LA (video_la_idt.md 9): `freeze_until=K` freezes the stem and stages below K (its
   `ft_begin_index`); frozen BN layers still update their statistics, as there.
 - VINCE (vince.md 6): `linear=True`, the backbone frozen in eval mode under one linear layer;
-  `task="frames"` trains on single frames (image end tasks on a store of one-frame videos).
+  `task="frames"` trains on single frames (image end tasks on a store of one-frame videos);
+  `tasks.image_probe` sets the seed's optimiser (`optimizer="adam"` for SUN397), schedule and
+  head (`head="mlp"` on request) per dataset, and may give SUN397's split lists as `splits`.
 
 The validation part is a seeded random `val_fraction` of the train split, evaluated every epoch on
 one deterministic centre clip per video (IIC used random train crops, iic.md 12.2 #6); the model
@@ -33,6 +35,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from vidkit import checkpoint as ckpt
 from vidkit.checkpoint.backbone import load_backbone
 from vidkit.checkpoint.recipe import scaled_resize
@@ -42,7 +47,7 @@ from vidkit.engine.device import resolve_device
 from vidkit.errors import UsageError, VidkitError
 from vidkit.io.frame_store import FrameStore
 from vidkit.io.outputs import any_file, claim_output
-from vidkit.tasks.classifier import Classifier, ClassifierTask, classifier_state, freeze_stages
+from vidkit.tasks.classifier import Classifier, ClassifierTask, classifier_state, freeze_stages, head_classes
 from vidkit.tasks.evaluation import TestResult, confusion_path, labelled_videos, test, write_confusion
 from vidkit.tasks.validation import Validation, model_state, split_validation
 
@@ -50,6 +55,18 @@ log = logging.getLogger("vidkit")
 
 INPUTS = {"rgb": "rgb", "res": "res-raw", "diff-stack": "diff"}  # --modality -> the clip modality it reads
 SCHEDULES = ("cosine", "step", "plateau")
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass
+class LabelledSplits:
+    """Train and test videos with their labels, given instead of the store's named splits (SUN397's lists)."""
+
+    train_videos: np.ndarray
+    train_labels: np.ndarray
+    test_videos: np.ndarray
+    test_labels: np.ndarray
+    classes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +83,9 @@ class FinetuneConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "cosine"
+    milestones: tuple[float, ...] = (0.5, 0.75)  # step: x0.1 at these fractions of the run
+    optimizer: str = "sgd"  # sgd (momentum) | adam (VINCE's SUN397 probe)
+    head: str = "linear"  # linear | mlp (VINCE's second probe head, vince.md 6.3)
     patience: int = 50  # plateau: epochs without a better validation loss before x0.1 (IIC)
     min_lr: float = 1e-5  # plateau: the rate never goes below this (IIC)
     dropout: float = 0.0
@@ -101,7 +121,9 @@ def build(config: FinetuneConfig, num_classes: int, checkpoint: Path | None, bac
     loaded = load_backbone(checkpoint, backbone, seed=config.seed, in_channels=3 * clip_len if diff_stack else None)
     saved, net = loaded.checkpoint, loaded.model
     if saved is not None and saved.method == "finetune":
-        model = Classifier(net, len(saved.head["fc.bias"]), saved.hparams.get("dropout", 0.0))
+        model = Classifier(
+            net, head_classes(saved.head), saved.hparams.get("dropout", 0.0), head=saved.hparams.get("head", "linear")
+        )
         ckpt.load_strict(model, classifier_state(saved), what="fine-tuned classifier")
         return Built(model, saved.input, loaded.name, loaded.kwargs, {"checkpoint": str(checkpoint)}, saved)
     if diff_stack and net.dims != 2:
@@ -118,7 +140,7 @@ def build(config: FinetuneConfig, num_classes: int, checkpoint: Path | None, bac
         std=base.std,
         resize=scaled_resize(base, size),
     )
-    model = Classifier(net, num_classes, config.dropout, frozen=config.linear)
+    model = Classifier(net, num_classes, config.dropout, frozen=config.linear, head=config.head)
     if config.freeze_until:
         freeze_stages(net, config.freeze_until)
     return Built(model, recipe, loaded.name, loaded.kwargs, loaded.source)
@@ -162,6 +184,7 @@ def finetune(
     test_only: bool = False,
     resume: bool = False,
     force: bool = False,
+    splits: LabelledSplits | None = None,
     progress=None,
 ) -> FinetuneResult:
     """Fine-tune (or, with `test_only`, just test) a classifier on `frames`; write the checkpoint `out`.
@@ -180,7 +203,7 @@ def finetune(
             raise UsageError("--test-only needs the fine-tuned checkpoint to test")
         written = confusion_path(out or checkpoint)
         with claim_output(written, inputs=[frames, checkpoint], existing=any_file, force=force):
-            return _finetune(frames, out, checkpoint, backbone, config, True, False, progress)
+            return _finetune(frames, out, checkpoint, backbone, config, True, False, progress, splits)
     if out is None:
         raise UsageError("give -o FT.pt for the fine-tuned checkpoint")
 
@@ -190,19 +213,25 @@ def finetune(
     with claim_output(out, inputs=[frames, checkpoint], existing=verdict, force=force):
         if resume and not out.exists():
             log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
-        return _finetune(frames, out, checkpoint, backbone, config, False, resume and out.exists(), progress)
+        return _finetune(frames, out, checkpoint, backbone, config, False, resume and out.exists(), progress, splits)
 
 
 def _finetune(
-    frames, out, checkpoint, backbone, config: FinetuneConfig, test_only: bool, resume: bool, progress
+    frames, out, checkpoint, backbone, config: FinetuneConfig, test_only: bool, resume: bool, progress, splits=None
 ) -> FinetuneResult:
     store = FrameStore(frames)
     if config.test_clips < 1 or config.epochs < 1 or not 0 <= config.val_fraction < 1:
         raise VidkitError("--test-clips and --epochs must be at least 1, and --val-fraction in [0, 1)")
     if config.schedule not in SCHEDULES:
         raise VidkitError(f"unknown --schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    test_videos, test_labels = labelled_videos(store, config.test_split)
-    num_classes = max(len(store.classes), int(test_labels.max()) + 1)
+    if config.optimizer not in OPTIMIZERS:
+        raise VidkitError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if splits is not None:
+        test_videos, test_labels = splits.test_videos, splits.test_labels
+        num_classes = max(len(splits.classes), int(max(splits.train_labels.max(), test_labels.max())) + 1)
+    else:
+        test_videos, test_labels = labelled_videos(store, config.test_split)
+        num_classes = max(len(store.classes), int(test_labels.max()) + 1)
     built = build(config, num_classes, checkpoint, backbone)
     device = resolve_device(config.device)
     model = built.model.to(device)
@@ -211,12 +240,12 @@ def _finetune(
             raise VidkitError("--test-only needs a checkpoint written by vidkit finetune")
         result = _test(model, store, test_videos, test_labels, built.recipe, config, device)
         path = confusion_path(out or checkpoint)
-        write_confusion(path, result.confusion, store.classes)
+        write_confusion(path, result.confusion, splits.classes if splits else store.classes)
         return FinetuneResult(out, result, path)
     if built.finetuned is not None:
         raise VidkitError(f"{checkpoint} is already fine-tuned; use --test-only, or start from a pretrained checkpoint")
     return train_classifier(
-        store, out, built, config, device, test_videos, test_labels, resume=resume, progress=progress
+        store, out, built, config, device, test_videos, test_labels, resume=resume, progress=progress, splits=splits
     )
 
 
@@ -263,11 +292,16 @@ def train_classifier(
     *,
     resume: bool = False,
     progress=None,
+    splits: LabelledSplits | None = None,
 ) -> FinetuneResult:
     """Train on the train split (less its validation part) through the engine, keep the best epoch, test it."""
     started = time.perf_counter()
     model, recipe = built.model, built.recipe
-    videos, labels = labelled_videos(store, config.train_split)
+    classes = list(splits.classes if splits is not None else store.classes)
+    if splits is not None:
+        videos, labels = splits.train_videos, splits.train_labels
+    else:
+        videos, labels = labelled_videos(store, config.train_split)
     train_videos, train_labels, val_videos, val_labels = split_validation(
         videos, labels, config.val_fraction, config.seed
     )
@@ -293,7 +327,7 @@ def train_classifier(
         momentum=config.momentum,
         weight_decay=config.weight_decay,
         schedule=config.schedule,
-        milestones=(0.5, 0.75),
+        milestones=tuple(config.milestones),
         checkpoint_every=per_epoch,
         log_every=per_epoch,
         workers=config.workers,
@@ -302,7 +336,12 @@ def train_classifier(
         drop_last=False,
     )
     task = ClassifierTask(model)
-    optimizer = engine.make_optimizer(task, train_config)
+    if config.optimizer == "adam":
+        optimizer = torch.optim.Adam(
+            [p for p in task.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay
+        )
+    else:
+        optimizer = engine.make_optimizer(task, train_config)
     hooks = Validation(model, optimizer, store, val_videos, val_labels, recipe, config, device)
     position = engine.Position()
     if resume:
@@ -356,7 +395,7 @@ def train_classifier(
             "source": built.source,
             "best_epoch": hooks.best["epoch"],
             "val_top1": hooks.best["top1"],
-            "classes": list(store.classes),
+            "classes": classes,
             "test": {
                 "top1": result.top1,
                 "top5": result.top5,
@@ -368,7 +407,7 @@ def train_classifier(
         },
     )
     path = confusion_path(out)
-    write_confusion(path, result.confusion, store.classes)
+    write_confusion(path, result.confusion, classes)
     return FinetuneResult(
         out, result, path, config.epochs, hooks.best["epoch"], hooks.best["top1"], seconds, hooks.history
     )

@@ -17,6 +17,8 @@ class Dataset(str, Enum):
     hmdb51 = "hmdb51"
     kinetics = "kinetics"
     csv = "csv"
+    imagefolder = "imagefolder"
+    r2v2 = "r2v2"
 
 
 class Codec(str, Enum):
@@ -40,7 +42,10 @@ def extract_frames(
     annotations: Annotated[
         Optional[Path], typer.Option(help="Split lists or CSV giving labels and splits.", exists=True)
     ] = None,
-    dataset: Annotated[Optional[Dataset], typer.Option(help="Layout of --annotations.")] = None,
+    dataset: Annotated[
+        Optional[Dataset],
+        typer.Option(help="Layout of --annotations; imagefolder and r2v2 also say what the inputs are."),
+    ] = None,
     size: Annotated[
         Optional[int], typer.Option(min=8, max=8192, help="Resize so the short side has this many pixels.")
     ] = None,
@@ -98,6 +103,17 @@ def extract_frames(
       `HandstandPushups`/`HandStandPushups`. Splits are named `train01`, `test01`, ... for UCF101 and
       HMDB51, and by the CSV's `split` column otherwise. A warning counts listed videos that are not
       in the store.
+    - **Images** (`--dataset imagefolder`, `--annotations` optional): each input is a root of class
+      folders (ImageNet, SUN397) and each image one video of one frame. Its id is the root's name
+      and its path under it (`train/n01440764/n01440764_10026.JPEG`), its class the folder path,
+      labels the classes in sorted order or, with `--annotations DIR`, the line numbers of
+      `DIR/classes.txt`; each root is a split named after it (`train`, `val`), and every other
+      `DIR/<name>.txt` (image paths under a root, one per line) adds a split `<name>`. A corrupt
+      image goes into the failures table.
+    - **R2V2** (`--dataset r2v2`, `--annotations` optional): each input is a split folder of
+      `<XY>/<id>_<frame:06d>.jpg` (what `vidkit scrape r2v2 --format folders` writes) and a split
+      named after it; each id becomes one video of its frames in frame order. With `--annotations
+      IDS.txt` (R2V2's `id,f1,f2,f3,f4` list) only the listed videos and frames are taken.
     - **Bad input**: a corrupt, truncated, empty or non-video file goes into the store's failures
       table with its error (`vidkit info --failures` lists them) and the run goes on. "Truncated"
       means a file that opens but decodes more than 2 frames fewer than its header declares. Exit 0
@@ -126,10 +142,11 @@ def extract_frames(
     from vidkit.io import flow as flow_mod
     from vidkit.io.frame_store import StoreConfig
 
-    if (annotations is None) != (dataset is None):
+    layouts = (Dataset.imagefolder, Dataset.r2v2)
+    if (annotations is None) != (dataset is None) and dataset not in layouts:
         raise typer.BadParameter("--annotations and --dataset go together")
     chosen = shards.parse(shard)
-    labels = ann.load_annotations(annotations, dataset.value) if annotations else None
+    labels = ann.load_annotations(annotations, dataset.value) if annotations and dataset not in layouts else None
     config = StoreConfig(
         codec=codec.value,
         jpeg_quality=quality,
@@ -147,6 +164,8 @@ def extract_frames(
             layout=layout.value,
             workers=workers,
             annotations=labels,
+            source=dataset.value if dataset in layouts else "videos",
+            source_annotations=annotations if dataset in layouts else None,
             append=append,
             strict=strict,
             force=force,

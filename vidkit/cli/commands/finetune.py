@@ -10,6 +10,7 @@ import typer
 
 from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import progress, report
+from vidkit.tasks.probes import probe_names
 
 
 class Modality(str, Enum):
@@ -23,6 +24,15 @@ class Task(str, Enum):
     frames = "frames"
 
 
+# The end-task probes, from their registry (torch-free), so a new probe needs no edit here.
+Probe = Enum("Probe", {name: name for name in probe_names()}, type=str)
+
+
+class Head(str, Enum):
+    linear = "linear"
+    mlp = "mlp"
+
+
 class Schedule(str, Enum):
     cosine = "cosine"
     step = "step"
@@ -30,6 +40,7 @@ class Schedule(str, Enum):
 
 
 def finetune(
+    ctx: typer.Context,
     inputs: Annotated[
         list[Path], typer.Argument(help="[CHECKPOINT.pt] FRAMES.h5: without a checkpoint, give --backbone.")
     ],
@@ -53,6 +64,24 @@ def finetune(
         Task, typer.Option(help="clips, or frames: one frame per sample (image end tasks on one-frame videos).")
     ] = Task.clips,
     linear: Annotated[bool, typer.Option("--linear", help="Linear probe: the backbone frozen in eval mode.")] = False,
+    probe: Annotated[
+        Optional[Probe],
+        typer.Option(help="VINCE's end tasks on a frozen backbone, with the seed's settings as defaults (see below)."),
+    ] = None,
+    head: Annotated[
+        Head, typer.Option(help="linear; mlp: VINCE's second probe head (Linear, ReLU, Linear).")
+    ] = Head.linear,
+    sun397_splits: Annotated[
+        Optional[Path],
+        typer.Option(help="--probe sun397: folder of SUN397's Training_NN.txt / Testing_NN.txt (and ClassName.txt)."),
+    ] = None,
+    fold: Annotated[int, typer.Option(min=1, max=10, help="--sun397-splits: which of the ten folds.")] = 1,
+    features: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="--probe kinetics-lstm: per-frame feature cache (default OUT.features.h5), reused when it fits."
+        ),
+    ] = None,
     freeze_until: Annotated[
         int, typer.Option(min=0, max=5, help="Freeze the stem and ResNet stages below this one (LA's ft_begin_index).")
     ] = 0,
@@ -139,8 +168,21 @@ def finetune(
       options) or `--force` (start over); a NaN loss, validation loss or non-finite weight stops the
       run, keeping the last finite epoch.
 
+    - **VINCE's end tasks** (`--probe`, docs/probes.md): `imagenet` and `sun397` are linear probes on
+      one-frame videos (pooled layer-4 features of the frozen backbone, one linear layer, `--head mlp`
+      for the seed's MLP head) with the seed's optimiser and schedule as defaults (imagenet: SGD lr 30,
+      x0.1 at 60/80 of 100 epochs; sun397: Adam lr 0.01, x0.1 at 500/1000/1500 of 2000 epochs; batch
+      256, 224 px, no validation part); options given explicitly override them. `--sun397-splits DIR`
+      reads SUN397's official lists instead of the store's splits. `kinetics-lstm` embeds every frame
+      once into `--features` and trains a 512-unit LSTM on `--clip-len 10` frames at 10 fps (`--stride`
+      sets the frame step) with Adam lr 0.01, x0.1 at 10/20/30 of 40 epochs, batch 64; it reports clip
+      top-1 (the seed's) and video top-1 over `--test-clips` clips.
+
     JSON: `{"checkpoint", "test_top1", "test_top5", "test_videos", "clip_top1", "clip_top5",
-    "val_top1", "best_epoch", "epochs", "confusion", "seconds"}`. Core: `vidkit.tasks.finetune.finetune`.
+    "val_top1", "best_epoch", "epochs", "confusion", "seconds"}`; `--probe imagenet|sun397` adds
+    `<probe>_top1`, `<probe>_top5`; `--probe kinetics-lstm` gives `kinetics_top1` (clip),
+    `kinetics_video_top1` and `features`. Core: `vidkit.tasks.finetune.finetune`,
+    `vidkit.tasks.probes.run_probe` (the probe registry).
     """
     from vidkit.tasks import finetune as core
 
@@ -172,7 +214,36 @@ def finetune(
         device=device,
         seed=seed,
         amp=not no_amp,
+        head=head.value,
     )
+    if probe is not None:
+        if output is None and not (test_only and checkpoint is not None):
+            raise typer.BadParameter("give -o PROBE.pt for the probe's checkpoint")
+        from vidkit.tasks import probes
+
+        given = {name for name in ctx.params if ctx.get_parameter_source(name).name not in ("DEFAULT", "DEFAULT_MAP")}
+        with progress(f"{probe.value} probe") as update:
+            request = probes.ProbeRequest(
+                name=probe.value,
+                frames=frames,
+                output=output,
+                checkpoint=checkpoint,
+                backbone=backbone,
+                config=config,
+                given=given,
+                test_only=test_only,
+                resume=resume,
+                force=force,
+                sun397_splits=sun397_splits,
+                fold=fold,
+                features=features,
+                progress=update,
+            )
+            summary, text = probes.run_probe(request)
+        report(summary, as_json=as_json, text=text)
+        return
+    if sun397_splits is not None or features is not None:
+        raise typer.BadParameter("--sun397-splits and --features go with --probe")
     with progress("fine-tuning") as update:
         result = core.finetune(
             frames,

@@ -58,8 +58,9 @@ def pretrain(
     ] = None,
     weight_decay: Annotated[float, typer.Option(min=0.0)] = 1e-4,
     schedule: Annotated[
-        Schedule, typer.Option(help="step: the method's milestones; cosine; constant.")
-    ] = Schedule.step,
+        Optional[Schedule],
+        typer.Option(help="step: the method's milestones; cosine; constant (default: the method's)."),
+    ] = None,
     warmup_steps: Annotated[int, typer.Option(min=0, help="Linear warm-up steps.")] = 0,
     grad_clip: Annotated[Optional[float], typer.Option(min=0.0, help="Clip the gradient norm to this.")] = None,
     clip_len: Annotated[Optional[int], typer.Option(min=1, help="Frames per sample (default: the method's).")] = None,
@@ -69,6 +70,18 @@ def pretrain(
     ] = None,
     workers: LoaderWorkersOpt = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run saved in --output.")] = False,
+    init: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--init",
+            help="Start from an earlier stage's checkpoint: its backbone and method state (memory bank, heads), "
+            "a fresh optimizer (IR -> LA -> tune).",
+        ),
+    ] = None,
+    clusters: Annotated[
+        Optional[Path],
+        typer.Option(help="Clusters store from cluster-idt for --method la (the same as -O clusters=PATH)."),
+    ] = None,
     force: ForceOpt = False,
     checkpoint_every: Annotated[int, typer.Option(min=0, help="Also save every N steps (0: at the end only).")] = 0,
     tensorboard: Annotated[Optional[Path], typer.Option(help="Write TensorBoard scalars to this folder.")] = None,
@@ -93,6 +106,10 @@ def pretrain(
     neg: Annotated[Optional[str], _hidden()] = None,
     separate_models: Annotated[Optional[bool], typer.Option("--separate-models", hidden=True)] = None,
     l2_normalize: Annotated[Optional[bool], typer.Option("--l2-normalize", hidden=True)] = None,
+    sync_bn: Annotated[
+        bool,
+        typer.Option("--sync-bn", help="Under torchrun on CUDA: BatchNorm statistics over all processes' batches."),
+    ] = False,
     no_amp: Annotated[
         bool, typer.Option("--no-amp", help="Train in fp32 on CUDA too (bf16 autocast is the default there).")
     ] = False,
@@ -103,6 +120,8 @@ def pretrain(
     Example: `vidkit pretrain --method tce frames.h5 -o tce.pt --backbone resnet18 --size 112 --epochs 10`
 
     Example: `vidkit pretrain --method iic frames.h5 -o iic.pt --backbone r3d -O view2=res -O intra_negatives=repeat`
+
+    Example: `vidkit pretrain --method la frames.h5 -o la.pt --init ir.pt --clusters clusters.h5`
 
     Writes a `vidkit.ckpt/1` checkpoint (docs/formats.md) atomically, every `--checkpoint-every`
     steps and at the end. What each method learns, its paper defaults and where vidkit departs from
@@ -123,6 +142,9 @@ def pretrain(
       step, and the schedule is a function of the step. The checkpoint holds weights, memory bank, NCE
       normaliser, optimizer state and the epoch/batch position. A resumed run must use the same method
       options, and may ask for more `--steps`.
+    - **Stages**: `--init CKPT` starts from an earlier run's backbone and the method state both
+      methods have (Video LA: IR's memory bank into LA, LA's into the tune stage), with a fresh
+      optimizer and schedule; a bank of other videos is refused. `--clusters` is `-O clusters=`.
     - **Divergence**: a NaN or infinite loss, weight or BatchNorm buffer stops the run with one error
       line; a checkpoint is only ever written when every tensor in it is finite, so the one on disk
       (if any: the message says) is the last good one.
@@ -154,6 +176,8 @@ def pretrain(
         normalize=l2_normalize,
     )
     options = {name: value for name, value in legacy.items() if value is not None}
+    if clusters is not None:
+        options["clusters"] = str(clusters)
     options.update(_pairs(option or []))
     config = core.PretrainConfig(
         method=Method(method).value,
@@ -163,7 +187,7 @@ def pretrain(
         batch_size=batch_size,
         lr=lr,
         weight_decay=weight_decay,
-        schedule=schedule.value,
+        schedule=schedule.value if schedule else None,
         warmup_steps=warmup_steps,
         grad_clip=grad_clip,
         clip_len=clip_len,
@@ -174,7 +198,9 @@ def pretrain(
         seed=seed,
         checkpoint_every=checkpoint_every,
         amp=not no_amp,
+        sync_bn=sync_bn,
         method_options=options,
+        init=str(init) if init else None,
     )
     with progress("pretraining") as update:
         result = core.pretrain(

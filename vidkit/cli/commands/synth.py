@@ -22,6 +22,14 @@ def synth(
     test_per_class: Annotated[int, typer.Option(min=0, help="Test videos per class.")] = _DEFAULTS["test_per_class"],
     frames: Annotated[int, typer.Option(min=2, help="Frames per video.")] = _DEFAULTS["frames"],
     size: Annotated[int, typer.Option(min=16, help="Frame width and height in pixels (even).")] = _DEFAULTS["size"],
+    tracking: Annotated[
+        bool,
+        typer.Option(
+            "--tracking",
+            help="Write box-annotated tracking sequences instead (OTB and GOT-10k layouts): --train-per-class "
+            "and --test-per-class count sequences, --size (96 or more) is the frame side.",
+        ),
+    ] = False,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -38,7 +46,28 @@ def synth(
     gives byte-identical files, and existing files are kept, so a killed run finishes where it stopped.
 
     JSON: `{"videos", "splits", "classes", "train", "test"}`. Core: `vidkit.io.synth.make_dataset`.
+
+    Example: `vidkit synth data/track --tracking --train-per-class 16 --test-per-class 4 --frames 48 --size 128`
+
+    With `--tracking`, writes tracking sequences: a textured object moving and changing size over a
+    textured background with distractors, one box per frame. Training sequences go to
+    `OUT_DIR/got10k/train/<seq>/{00000001.jpg,...,groundtruth.txt}` (+ `list.txt`); the held-out ones to
+    `OUT_DIR/got10k/val/` and, the same sequences, to `OUT_DIR/otb/<seq>/{img/0001.jpg,...,groundtruth_rect.txt}`
+    (1-based boxes, as OTB). JSON: `{"otb", "got10k", "train", "test", "frames"}`. Core:
+    `vidkit.io.synth_tracking.make_tracking`.
     """
+    if tracking:
+        from vidkit.io import synth_tracking
+
+        made = synth_tracking.make_tracking(
+            out_dir,
+            synth_tracking.TrackingSynthConfig(
+                train=train_per_class, test=test_per_class, frames=frames, size=size, seed=seed
+            ),
+        )
+        text = f"{made.train} train + {made.test} held-out tracking sequences in {made.got10k} and {made.otb}"
+        report(made.summary(), as_json=as_json, text=text)
+        return
     from vidkit.io import synth as core
 
     config = core.SynthConfig(
