@@ -5,6 +5,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+RUN_PY = $(PY)
 VIDKIT ?= $(PY) -m vidkit
 DEMO ?= out/demo
 SEED ?= 0
@@ -123,6 +124,14 @@ FORMAT := $(DATASET)
 FRAMES_FROM :=
 endif
 ifeq ($(PROFILE),toy)
+# One intra-op thread per command: CPU training is then bit-reproducible (with torch's default
+# threads the order of float reductions varies, and 300 toy steps amplify that into run-to-run
+# spreads as large as the claims' margins; docs/methods.md, "Toy-scale claims"), and the demo's
+# two commands at a time (DEMO_JOBS) still fill two cores. Only the recipes' commands get it
+# (not `make test`'s pytest).
+TOY_THREADS ?= 1
+VIDKIT := OMP_NUM_THREADS=$(TOY_THREADS) $(VIDKIT)
+RUN_PY := OMP_NUM_THREADS=$(TOY_THREADS) $(PY)
 # Toy scale: synth's 8 motion classes, 64 train / 32 test videos of 32 frames at 64 px. Loading in
 # the training process is faster than DataLoader workers at this size. docs/reproducing.md says
 # how each recipe differs from its paper's and why (TCE at 32 px: a quarter of the cost of 64).
@@ -227,9 +236,9 @@ $(RUN)/random3d-finetune.json: $(RUN)/frames.h5
 # What the claims table (examples/claims/*.json) compares beyond the table above. TCE's own claim:
 # adjacent frames of held-out videos closer than other videos' frames (examples/tce_coherence.py).
 $(RUN)/tce-coherence.json: $(RUN)/tce.pt $(RUN)/frames.h5
-	$(PY) examples/tce_coherence.py $(RUN)/frames.h5 --checkpoint $< --split test01 > $@
+	$(RUN_PY) examples/tce_coherence.py $(RUN)/frames.h5 --checkpoint $< --split test01 > $@
 $(RUN)/random2d-coherence.json: $(RUN)/frames.h5
-	$(PY) examples/tce_coherence.py $< --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) --split test01 --seed $(SEED) > $@
+	$(RUN_PY) examples/tce_coherence.py $< --backbone $(TCE_BACKBONE) --size $(TCE_SIZE) --split test01 --seed $(SEED) > $@
 
 # IIC's ablations: plain CMC (no intra-negatives) with the same views and recipe, and IIC's RGB and
 # residual features retrieved on their own.
