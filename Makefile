@@ -128,9 +128,9 @@ ifeq ($(PROFILE),toy)
 # threads the order of float reductions varies, and 300 toy steps amplify that into run-to-run
 # spreads as large as the claims' margins; docs/methods.md, "Toy-scale claims"), and the demo's
 # two commands at a time (DEMO_JOBS) still fill two cores. Only the recipes' commands get it
-# (not `make test`'s pytest).
+# (not `make test`'s pytest); `override`, because the tests give VIDKIT on the command line.
 TOY_THREADS ?= 1
-VIDKIT := OMP_NUM_THREADS=$(TOY_THREADS) $(VIDKIT)
+override VIDKIT := OMP_NUM_THREADS=$(TOY_THREADS) $(VIDKIT)
 RUN_PY := OMP_NUM_THREADS=$(TOY_THREADS) $(PY)
 # Toy scale: synth's 8 motion classes, 64 train / 32 test videos of 32 frames at 64 px. Loading in
 # the training process is faster than DataLoader workers at this size. docs/reproducing.md says
