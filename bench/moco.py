@@ -19,28 +19,14 @@ import copy
 import time
 
 import torch
+from in_memory import InMemory  # bench/in_memory.py, beside this script
 from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
 from torch.nn import functional as F
-from torch.utils.data import Dataset
 
 from vidkit.engine import train
 from vidkit.engine.device import autocast, resolve_device
 from vidkit.methods.moco import MoCoV2, MoCoV2Options
 from vidkit.models import create_backbone
-
-
-class InMemory(Dataset):
-    """Samples made once and kept, so both loops see identical tensors and no decoding."""
-
-    def __init__(self, samples: list[dict[str, torch.Tensor]]):
-        self.samples = samples
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, item):
-        index, _epoch = item
-        return self.samples[index]
 
 
 def bare_moco(method: MoCoV2, batches: list[dict], device: torch.device, config: train.TrainConfig) -> float:

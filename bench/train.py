@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import torch
+from in_memory import InMemory  # bench/in_memory.py, beside this script
 from ratios import add_ratios_option, record  # bench/ratios.py, beside this script
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from vidkit import checkpoint as ckpt
 from vidkit.data.datasets import EpochSampler, FramePairDataset, worker_init
@@ -32,20 +33,6 @@ from vidkit.io import synth
 from vidkit.io.frame_store import FrameStore, StoreConfig
 from vidkit.methods.tce import TCE, TCEOptions
 from vidkit.models import create_backbone
-
-
-class InMemory(Dataset):
-    """Samples made once and kept, so both loops see identical tensors and no decoding."""
-
-    def __init__(self, samples: list[dict[str, torch.Tensor]]):
-        self.samples = samples
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, item):
-        index, _epoch = item
-        return self.samples[index]
 
 
 def make_store(work: Path) -> FrameStore:
