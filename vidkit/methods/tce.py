@@ -48,6 +48,7 @@ class TCEOptions:
     rotation: bool = option(True, "Add the rotation-prediction loss.")
     rotation_weight: float = option(1.0, "Weight of the rotation loss.")
     window: int = option(1, "The positive is at most this many frames from the anchor.")
+    colour: bool = option(True, "Colour jitter and random grey, drawn independently for each view (TCE's).")
 
 
 class TCE(SSLMethod):
@@ -91,6 +92,8 @@ class TCE(SSLMethod):
             mean=recipe.mean,
             std=recipe.std,
             rotation=options.rotation,
+            jitter=options.colour,
+            grey=options.colour,
         )
 
     @classmethod
