@@ -89,3 +89,12 @@ vla-pretrain: $(foreach m,$(VLA_MODELS),$(VLA)/$(m).pt)
 vla-retrieval: $(foreach m,random $(VLA_MODELS),$(RUN)/vla-$(m)-retrieval.json)
 vla-finetune: $(VLA)/la-tune-finetune.json $(VLA)/la-plain-finetune.json
 vla-reproduce: vla-pretrain vla-retrieval vla-finetune
+
+# The demo's claims (`make demo-all`; examples/claims/la.json): how well each LA checkpoint's own
+# clusterings of the train videos agree with their classes (examples/cluster_agreement.py), and
+# retrieval of the tuned checkpoint against plain LA.
+$(VLA)/%-clusters.json: $(VLA)/%.pt $(RUN)/frames.h5
+	$(RUN_PY) examples/cluster_agreement.py $(RUN)/frames.h5 --checkpoint $< > $@.tmp && mv $@.tmp $@
+ALL_CLAIMS += examples/claims/la.json
+ALL_CLAIM_OUTPUTS += $(VLA)/la-idt-clusters.json $(VLA)/la-plain-clusters.json \
+	$(RUN)/vla-la-tune-retrieval.json $(RUN)/vla-la-plain-retrieval.json

@@ -14,6 +14,13 @@ PIRL_SPLIT ?= train01
 # Toy scale: resnet18 at 48 px (16-px tiles), a short cosine run.
 PIRL_IN ?= --backbone resnet18 --size 48 --batch-size 16 --steps 150 --lr 0.03 --schedule cosine
 PIRL_SEED ?= --backbone resnet18 --size 48 --batch-size 16 --steps 150 --lr 0.03 --schedule cosine -O objective=seed -O head=mlp -O dim=64 -O queue=256 -O augmentation=jigsaw
+
+# PIRL on the class-shapes store for issue 18's kNN claim; mk/vince.mk makes the store and scores
+# every net in SHAPES_NETS against resnet18 at random init (at 48 px for this one: random2d48).
+SHAPES_NETS += pirl
+$(RUN)/pirl-shapes.pt: $(RUN)/shapes-frames.h5
+	$(VIDKIT) pretrain --method pirl $< $(PIRL_IN) --split train01 $(call train_to,$(RUN)/pirl-shapes.part.pt)
+	mv $(RUN)/pirl-shapes.part.pt $@
 else
 PIRL_IMAGE_FRAMES ?= $(RUN)/imagenet-frames.h5
 PIRL_R2V2_FRAMES ?= $(RUN)/r2v2-frames.h5

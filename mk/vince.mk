@@ -21,6 +21,55 @@ VINCE_R50 ?= --backbone resnet18 --batch-size 8 $(VINCE_TOY) -O frames=4 -O dim=
 VINCE_SINGLE ?= --backbone resnet18 --batch-size 16 $(VINCE_TOY) -O frames=1 -O pairs=same -O inter_batch=false
 MOCO_SEED ?= --backbone resnet18 --batch-size 16 $(VINCE_TOY) -O head=mlp -O dim=64
 MOCOV2_IN ?= --backbone resnet18 --batch-size 16 $(VINCE_TOY)
+
+# Issue 18's toy claim: single-frame methods beat random init at kNN. The motion-only synth store
+# cannot show it (a single frame there carries no class), so these runs use a second store whose
+# classes also differ by shape (`synth --class-shapes`: colour, background, size, position and
+# orientation stay random). Each net pretrains on its train split; its features of the held-out
+# test videos are then retrieved among the train videos' (the same build-index/retrieve rules as
+# IIC's retrieval), so top-1 is a 1-nearest-neighbour classifier. The baseline is resnet18 at
+# random init with the same input (random2d: 64 px; random2d48: 48 px, PIRL's toy size). None of
+# these claims holds on every seed at this scale (examples/claims/vince.json's notes say why).
+SHAPES_SYNTH ?= --classes 12 --train-per-class 12 --test-per-class 8 --frames 32 --size 64
+# The recipes above with lr 0.1 and T 0.2 over 300 steps: on seed 0's train split (leave-one-out
+# 1-NN, test videos unseen) these did best of the few tried (docs/methods.md, Toy-scale claims).
+# The single-frame baseline takes VINCE's settings, one frame per video and both views from it.
+SHAPES_TOY := --size 64 --steps 300 --lr 0.1 --schedule cosine -O queue=256 -O key_momentum=0.99 -O temperature=0.2
+SHAPES_VINCE ?= --backbone resnet18 --batch-size 8 $(SHAPES_TOY) -O frames=4
+SHAPES_SINGLE ?= --backbone resnet18 --batch-size 16 $(SHAPES_TOY) -O frames=1 -O pairs=same -O inter_batch=false
+SHAPES_MOCOV2 ?= --backbone resnet18 --batch-size 16 $(SHAPES_TOY)
+SHAPES_EMBED = --clip-len 1 --clips-per-video 8 $(LOADER) $(COMMON)
+SHAPES_NETS += vince vince-single-frame mocov2
+
+$(RUN)/shapes/splits/classInd.txt:
+	$(VIDKIT) synth $(RUN)/shapes --class-shapes $(SHAPES_SYNTH) --seed $(SEED)
+$(RUN)/shapes-frames.h5: $(RUN)/shapes/splits/classInd.txt
+	$(VIDKIT) extract-frames $(RUN)/shapes/videos -o $@ --annotations $(RUN)/shapes/splits --dataset ucf101 --size 64 --workers $(EXTRACT_WORKERS)
+
+$(RUN)/vince-shapes.pt: $(RUN)/shapes-frames.h5
+	$(VIDKIT) pretrain --method vince $< $(SHAPES_VINCE) --split train01 $(call train_to,$(RUN)/vince-shapes.part.pt)
+	mv $(RUN)/vince-shapes.part.pt $@
+$(RUN)/vince-single-frame-shapes.pt: $(RUN)/shapes-frames.h5
+	$(VIDKIT) pretrain --method vince $< $(SHAPES_SINGLE) --split train01 $(call train_to,$(RUN)/vince-single-frame-shapes.part.pt)
+	mv $(RUN)/vince-single-frame-shapes.part.pt $@
+$(RUN)/mocov2-shapes.pt: $(RUN)/shapes-frames.h5
+	$(VIDKIT) pretrain --method mocov2 $< $(SHAPES_MOCOV2) --split train01 $(call train_to,$(RUN)/mocov2-shapes.part.pt)
+	mv $(RUN)/mocov2-shapes.part.pt $@
+
+# Features of each split, then the Makefile's $(RUN)/%.index and $(RUN)/%-retrieval.json recipes
+# (static pattern rules, so that `random2d-shapes-*` does not fall to the Makefile's random2d-% rule).
+define shapes_retrieval
+$(RUN)/emb/$(1)-shapes-train01.h5 $(RUN)/emb/$(1)-shapes-test01.h5: $(RUN)/emb/$(1)-shapes-%.h5: $(2)
+	$$(VIDKIT) embed $$^ -o $$@ --split $$* $(3) $$(SHAPES_EMBED)
+$(RUN)/$(1)-shapes.index: $(RUN)/emb/$(1)-shapes-train01.h5
+$(RUN)/$(1)-shapes-retrieval.json: $(RUN)/$(1)-shapes.index $(RUN)/emb/$(1)-shapes-test01.h5
+endef
+$(foreach m,$(SHAPES_NETS),$(eval $(call shapes_retrieval,$(m),$(RUN)/$(m)-shapes.pt $(RUN)/shapes-frames.h5)))
+$(eval $(call shapes_retrieval,random2d,$(RUN)/shapes-frames.h5,--backbone resnet18 --size 64))
+$(eval $(call shapes_retrieval,random2d48,$(RUN)/shapes-frames.h5,--backbone resnet18 --size 48))
+
+ALL_CLAIMS += examples/claims/vince.json
+ALL_CLAIM_OUTPUTS += $(foreach m,$(SHAPES_NETS) random2d random2d48,$(RUN)/$(m)-shapes-retrieval.json)
 else
 # Full scale: frame stores of R2V2 (`vidkit scrape r2v2` lays it out) and of ImageNet's train folder.
 R2V2 ?= $(DATA)/r2v2

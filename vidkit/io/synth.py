@@ -1,10 +1,17 @@
-"""Labelled toy action videos whose classes differ only by motion.
+"""Labelled toy action videos whose classes differ by motion (and, on request, by shape).
 
 Every video shows one random shape (random colour, size, start position and orientation) on a
 random textured background; its class is how the shape moves: translate in one of eight
 directions, rotate clockwise or counter-clockwise, grow or shrink. Start states are drawn so that
 any single frame is equally likely under every class: only the order of frames tells the classes
 apart, which is exactly what a video representation must learn and an image one cannot.
+
+With `class_shapes` each class also draws its own shape (class c, shape c of `SHAPES`), while
+colour, background, size, position and orientation stay random. A single frame then tells the
+classes apart by shape alone, so image (single-frame) methods such as VINCE and MoCo have
+something to learn and be measured on; the colours and textures that a random-init network mostly
+sees carry no class. The shape is drawn from the generator either way, so the default videos are
+the same bytes as before the option existed.
 
 The output copies UCF101's layout (`videos/<Class>/v_<Class>_gNN_cNN.mp4`,
 `splits/{classInd,trainlist01,testlist01}.txt`), so it goes through the same annotation parser.
@@ -41,6 +48,47 @@ MOTIONS: tuple[tuple[str, float, float, float, float], ...] = (
 MAX_CLASSES = len(MOTIONS)
 FPS = 25
 
+# Filled polygons in a unit box ([-1, 1]^2, pointing along +x at angle 0), one per class for
+# `class_shapes`. None maps onto itself under any rotation short of a full turn, so rotation stays
+# visible; the first three are the shapes every default video picks from.
+SHAPES: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = (
+    ("arrow", ((1.0, 0.0), (0.2, 0.5), (0.2, 0.2), (-1.0, 0.2), (-1.0, -0.2), (0.2, -0.2), (0.2, -0.5))),
+    ("notched rectangle", ((-1.0, -0.6), (1.0, -0.6), (1.0, 0.6), (0.2, 0.6), (0.0, 0.1), (-0.2, 0.6), (-1.0, 0.6))),
+    ("triangle", ((1.0, 0.0), (-0.8, 0.6), (-0.8, -0.6))),
+    ("L", ((-1.0, -1.0), (-0.3, -1.0), (-0.3, 0.3), (1.0, 0.3), (1.0, 1.0), (-1.0, 1.0))),
+    ("T", ((1.0, -0.9), (1.0, 0.9), (0.5, 0.9), (0.5, 0.25), (-1.0, 0.25), (-1.0, -0.25), (0.5, -0.25), (0.5, -0.9))),
+    (
+        "offset cross",
+        (
+            (-1.0, -0.2),
+            (0.2, -0.2),
+            (0.2, -0.7),
+            (0.6, -0.7),
+            (0.6, -0.2),
+            (1.0, -0.2),
+            (1.0, 0.2),
+            (0.6, 0.2),
+            (0.6, 0.7),
+            (0.2, 0.7),
+            (0.2, 0.2),
+            (-1.0, 0.2),
+        ),
+    ),
+    ("chevron", ((1.0, 0.0), (-1.0, 0.9), (-0.4, 0.0), (-1.0, -0.9))),
+    (
+        "bullet",
+        tuple((0.2 + 0.8 * np.cos(a), 0.9 * np.sin(a)) for a in np.linspace(-np.pi / 2, np.pi / 2, 9))
+        + ((-1.0, 0.9), (-1.0, -0.9)),
+    ),
+    ("flag", ((-1.0, -1.0), (-0.7, -1.0), (-0.7, 0.1), (1.0, 0.55), (-0.7, 1.0), (-1.0, 1.0))),
+    ("right trapezoid", ((-1.0, -0.7), (1.0, -0.7), (0.2, 0.7), (-1.0, 0.7))),
+    (
+        "U",
+        ((-1.0, -0.8), (1.0, -0.8), (1.0, 0.8), (0.45, 0.8), (0.45, -0.25), (-0.45, -0.25), (-0.45, 0.8), (-1.0, 0.8)),
+    ),
+    ("bolt", ((-0.2, -1.0), (0.6, -1.0), (0.1, -0.15), (0.7, -0.15), (-0.5, 1.0), (-0.1, 0.2), (-0.6, 0.2))),
+)
+
 
 @dataclass(frozen=True)
 class SynthConfig:
@@ -52,6 +100,7 @@ class SynthConfig:
     frames: int = 32
     size: int = 64
     seed: int = 0
+    class_shapes: bool = False  # class c draws shape c of SHAPES (else a random one of the first three)
 
 
 @dataclass(frozen=True)
@@ -72,17 +121,22 @@ class SynthResult:
         }
 
 
-def render_video(motion: int, frames: int, size: int, rng: np.random.Generator) -> np.ndarray:
+def render_video(motion: int, frames: int, size: int, rng: np.random.Generator, shape: int | None = None) -> np.ndarray:
     """Render one video of class `motion`: `uint8 (frames, size, size, 3)` RGB.
 
     The whole path (start state plus `frames` steps of motion) stays inside the frame, and the
     start state is drawn uniformly over the states from which that path is possible, so a single
-    frame does not reveal the direction of motion.
+    frame does not reveal the direction of motion. `shape` indexes `SHAPES`; None draws one of the
+    first three at random.
     """
     _, dx, dy, spin, growth = MOTIONS[motion]
     background = _background(size, rng)
     colour = _bright_colour(rng)
-    kind = int(rng.integers(0, 3))  # 0 arrow, 1 rectangle with a notch, 2 triangle: all show orientation
+    # Drawn even when `shape` is given, so that every later draw (size, position, angle) is the same
+    # as in the default videos: a fixed shape changes the shape and nothing else.
+    kind = int(rng.integers(0, 3))
+    if shape is not None:
+        kind = shape
     angle0 = float(rng.uniform(0, 360))
     speed = size * 0.5 / max(frames - 1, 1)  # the shape crosses half the frame in one video
     radius_lo, radius_hi = size * 0.10, size * 0.22
@@ -121,12 +175,7 @@ def _bright_colour(rng: np.random.Generator) -> tuple[int, int, int]:
 
 
 def _draw_shape(frame: np.ndarray, kind: int, centre, radius: float, angle: float, colour) -> None:
-    if kind == 0:  # arrow: a long body with a head on one end
-        unit = np.array([[1.0, 0.0], [0.2, 0.5], [0.2, 0.2], [-1.0, 0.2], [-1.0, -0.2], [0.2, -0.2], [0.2, -0.5]])
-    elif kind == 1:  # rectangle with a notch cut into one side
-        unit = np.array([[-1.0, -0.6], [1.0, -0.6], [1.0, 0.6], [0.2, 0.6], [0.0, 0.1], [-0.2, 0.6], [-1.0, 0.6]])
-    else:  # isosceles triangle pointing one way
-        unit = np.array([[1.0, 0.0], [-0.8, 0.6], [-0.8, -0.6]])
+    unit = np.array(SHAPES[kind][1], dtype=np.float64)
     theta = np.deg2rad(angle)
     rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     points = unit @ rotation.T * radius + np.asarray(centre)
@@ -153,8 +202,8 @@ def write_video(path: Path, video: np.ndarray, fps: int = FPS) -> None:
 def make_dataset(out_dir: Path, config: SynthConfig = SynthConfig()) -> SynthResult:
     """Write a UCF101-style toy dataset under `out_dir` (see the module docstring).
 
-    Videos of the same seed are identical; an existing file of the right name is kept, so a
-    killed run finishes where it stopped.
+    Videos of the same seed are identical; with `class_shapes` class c draws `SHAPES[c]`. An
+    existing file of the right name is kept, so a killed run finishes where it stopped.
 
     Raises:
         VidkitError: an impossible configuration (too many classes, odd size, no frames).
@@ -180,7 +229,8 @@ def make_dataset(out_dir: Path, config: SynthConfig = SynthConfig()) -> SynthRes
             path = videos_dir / relative
             if not path.exists():
                 rng = np.random.default_rng([config.seed, label, group])
-                write_video(path, render_video(label, config.frames, config.size, rng))
+                shape = label if config.class_shapes else None
+                write_video(path, render_video(label, config.frames, config.size, rng, shape=shape))
             if group <= config.test_per_class:
                 test_lines.append(relative)
             else:

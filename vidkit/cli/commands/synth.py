@@ -1,4 +1,4 @@
-"""`vidkit synth`: a labelled toy action dataset whose classes differ only by motion."""
+"""`vidkit synth`: a labelled toy action dataset whose classes differ by motion (and optionally shape)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from vidkit.cli.options import JsonOpt, SeedOpt
 from vidkit.cli.output import report
+from vidkit.errors import UsageError
 
 _DEFAULTS = dict(classes=8, train_per_class=8, test_per_class=4, frames=32, size=64)  # = synth.SynthConfig()
 
@@ -22,6 +23,14 @@ def synth(
     test_per_class: Annotated[int, typer.Option(min=0, help="Test videos per class.")] = _DEFAULTS["test_per_class"],
     frames: Annotated[int, typer.Option(min=2, help="Frames per video.")] = _DEFAULTS["frames"],
     size: Annotated[int, typer.Option(min=16, help="Frame width and height in pixels (even).")] = _DEFAULTS["size"],
+    class_shapes: Annotated[
+        bool,
+        typer.Option(
+            "--class-shapes",
+            help="Each class draws its own shape (of 12), so single frames tell the classes apart; "
+            "colour, background, size, position and orientation stay random.",
+        ),
+    ] = False,
     tracking: Annotated[
         bool,
         typer.Option(
@@ -45,6 +54,13 @@ def synth(
     UCF101 split 1 puts groups 1-7 in the test set). The videos are H.264 at 25 fps. The same seed
     gives byte-identical files, and existing files are kept, so a killed run finishes where it stopped.
 
+    With `--class-shapes` class c always draws shape c (arrow, notched rectangle, triangle, L, T, ...;
+    none looks the same after a rotation short of a full turn) and nothing else changes: colour,
+    background, size, position and orientation stay random, and the class still moves as before. A
+    single frame then carries its class through the shape alone, which gives image methods (VINCE,
+    MoCo, PIRL) something to learn that a random-init network does not already see; without the
+    flag they have nothing (mk/vince.mk's `*-shapes-*` rules use it).
+
     JSON: `{"videos", "splits", "classes", "train", "test"}`. Core: `vidkit.io.synth.make_dataset`.
 
     Example: `vidkit synth data/track --tracking --train-per-class 16 --test-per-class 4 --frames 48 --size 128`
@@ -58,6 +74,9 @@ def synth(
     """
     if tracking:
         from vidkit.io import synth_tracking
+
+        if class_shapes:
+            raise UsageError("--class-shapes is for action videos; tracking sequences have no classes")
 
         made = synth_tracking.make_tracking(
             out_dir,
@@ -77,6 +96,7 @@ def synth(
         frames=frames,
         size=size,
         seed=seed,
+        class_shapes=class_shapes,
     )
     result = core.make_dataset(out_dir, config)
     text = f"{result.train} train + {result.test} test videos of {len(result.classes)} classes in {out_dir}"
