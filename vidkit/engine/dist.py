@@ -39,7 +39,10 @@ def init(device: torch.device) -> None:
 
 
 def shutdown() -> None:
+    """Leave the process group once every rank is done: a rank that tore gloo down while another
+    was still finishing its last collective aborted ("terminate called without an active exception")."""
     if is_distributed():
+        torch_dist.barrier()
         torch_dist.destroy_process_group()
 
 
