@@ -19,6 +19,23 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, index])
 
 
+class VideoSamples(Dataset):
+    """One training sample per video of `self.videos` (store rows), keyed by `EpochSampler`'s
+    `(index, epoch)`: every random choice of a sample comes from `sample_rng(seed, epoch, index)`,
+    so a resumed run draws the same samples. Subclasses set `videos` and `seed`."""
+
+    videos: np.ndarray
+    seed: int
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def draw(self, item: tuple[int, int]) -> tuple[int, int, np.random.Generator]:
+        """`(index, epoch)` -> the dataset index, its store video and the sample's generator."""
+        index, epoch = item
+        return index, int(self.videos[index]), sample_rng(self.seed, epoch, index)
+
+
 class EpochSampler(Sampler):
     """Yields `(index, epoch)` for one epoch: a seeded permutation, this rank's share of it.
 
@@ -79,7 +96,7 @@ def worker_init(_worker_id: int) -> None:
     torch.set_num_threads(1)
 
 
-class FramePairDataset(Dataset):
+class FramePairDataset(VideoSamples):
     """TCE samples (tce.md 2.1-2.2): an anchor frame, an adjacent positive and a rotated anchor view.
 
     Item `i` is video `videos[i]` of the store, and `i` is also its memory-bank row. The flip is
@@ -108,9 +125,6 @@ class FramePairDataset(Dataset):
         self.mean, self.std = mean, std
         self.rotation, self.jitter, self.grey, self.flip = rotation, jitter, grey, flip
 
-    def __len__(self) -> int:
-        return len(self.videos)
-
     def _view(self, frame: torch.Tensor, flip: bool, rng: np.random.Generator) -> torch.Tensor:
         x = transforms.resize_square(frame[None], self.size)[0]
         if flip:
@@ -122,9 +136,7 @@ class FramePairDataset(Dataset):
         return transforms.normalize(x, self.mean, self.std)
 
     def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, epoch = item
-        rng = sample_rng(self.seed, epoch, index)
-        video = int(self.videos[index])
+        index, video, rng = self.draw(item)
         anchor, positive = sampling.pair_indices(self.store.n_frames(video), self.window, rng)
         frames = transforms.to_float(self.store.read_frames(video, [anchor, positive]))
         flip = bool(self.flip and rng.random() < 0.5)
@@ -183,7 +195,7 @@ def finish_view(x: torch.Tensor, modality: str, mean, std) -> torch.Tensor:
     return transforms.tchw_to_cthw(transforms.normalize(x, mean, std))
 
 
-class ClipPairDataset(Dataset):
+class ClipPairDataset(VideoSamples):
     """IIC/CMC samples (iic.md 2): one random clip of a video as view 1 (RGB) and view 2 (`res`, `u`,
     `v`, or none for `rgb`), resized to `resize` (128x171 for 112 crops) and randomly cropped.
 
@@ -210,17 +222,12 @@ class ClipPairDataset(Dataset):
         self.clip_len, self.stride, self.size, self.resize = clip_len, stride, size, resize
         self.view2, self.seed, self.mean, self.std = view2, seed, mean, std
 
-    def __len__(self) -> int:
-        return len(self.videos)
-
     def _crop(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         x = transforms.resize_to(x, self.resize)
         return transforms.crop(x, transforms.crop_box(*x.shape[-2:], self.size, rng), self.size)
 
     def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, epoch = item
-        rng = sample_rng(self.seed, epoch, index)
-        video = int(self.videos[index])
+        index, video, rng = self.draw(item)
         flow = self.view2 in ("u", "v")
         n = usable_frames(self.store, video, self.view2)
         start = sampling.random_start(n, sampling.clip_span(self.clip_len, self.stride, self.view2), rng)
@@ -273,7 +280,7 @@ class ClipDataset(Dataset):
         return finish_view(x, self.modality, self.mean, self.std)
 
 
-class TrainClipDataset(Dataset):
+class TrainClipDataset(VideoSamples):
     """Labelled training clips for fine-tuning: item `(index, epoch)` is one clip of `videos[index]` at a
     random start, resized (to `resize`, else short side to 8/7 of `size`), randomly cropped, and
     flipped when `flip` (off by default as in IIC's fine-tuning; the LA code flipped. A flip turns
@@ -303,13 +310,8 @@ class TrainClipDataset(Dataset):
         self.clip_len, self.stride, self.size, self.modality = clip_len, stride, size, modality
         self.mean, self.std, self.resize, self.seed, self.flip = mean, std, resize, seed, flip
 
-    def __len__(self) -> int:
-        return len(self.videos)
-
     def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, epoch = item
-        rng = sample_rng(self.seed, epoch, index)
-        video = int(self.videos[index])
+        index, video, rng = self.draw(item)
         n = usable_frames(self.store, video, self.modality)
         start = sampling.random_start(n, sampling.clip_span(self.clip_len, self.stride, self.modality), rng)
         x = read_view(self.store, video, start, self.clip_len, self.stride, self.modality)

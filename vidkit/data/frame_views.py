@@ -19,11 +19,10 @@ import math
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from vidkit.data import transforms
 from vidkit.data.augment import Augmentation, augment
-from vidkit.data.datasets import sample_rng
+from vidkit.data.datasets import VideoSamples
 from vidkit.io.frame_store import FrameStore
 
 PAIRS = ("any", "same", "different")
@@ -54,7 +53,7 @@ def pair_slots(count: int, frames: int, pairs: str, rng: np.random.Generator) ->
     raise ValueError(f"unknown pairs {pairs!r}; choose one of {', '.join(PAIRS)}")
 
 
-class FrameViewsDataset(Dataset):
+class FrameViewsDataset(VideoSamples):
     """`{"query": (N, 3, S, S), "key": (N, 3, S, S), "index": ()}` per video (N = `frames`)."""
 
     def __init__(
@@ -79,16 +78,11 @@ class FrameViewsDataset(Dataset):
         self.seed, self.mean, self.std = seed, mean, std
         self.cached, self.gap_seconds = cached, gap_seconds
 
-    def __len__(self) -> int:
-        return len(self.videos)
-
     def _fps(self, video: int) -> float:
         return float(self.store.config.fps or self.store.video(video).fps)
 
     def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, epoch = item
-        rng = sample_rng(self.seed, epoch, index)
-        video = int(self.videos[index])
+        index, video, rng = self.draw(item)
         run = cached_frames(self.store.n_frames(video), self._fps(video), self.cached, self.gap_seconds, rng)
         slots = pair_slots(len(run), self.frames, self.pairs, rng)  # (N, 2)
         used = np.unique(slots)

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
 from vidkit.data import sampling, transforms
-from vidkit.data.datasets import sample_rng
+from vidkit.data.datasets import VideoSamples
 from vidkit.io.frame_store import FrameStore
 
 # Side of the square crop as a fraction of the short side (Hara's MultiScaleCornerCrop scales, 2^(-k/4)).
@@ -39,7 +38,7 @@ def square_crop_box(h: int, w: int, scale: float, rng: np.random.Generator) -> t
     return int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1)), side
 
 
-class InstanceClipDataset(Dataset):
+class InstanceClipDataset(VideoSamples):
     """One augmented clip per video and its bank row: `{"clip": (C, T, S, S), "index": ()}`."""
 
     def __init__(
@@ -62,13 +61,8 @@ class InstanceClipDataset(Dataset):
         self.clip_len, self.size, self.seed, self.mean, self.std = clip_len, size, seed, mean, std
         self.grey, self.jitter, self.hue, self.flip, self.scales = grey, jitter, hue, flip, scales
 
-    def __len__(self) -> int:
-        return len(self.videos)
-
     def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, epoch = item
-        rng = sample_rng(self.seed, epoch, index)
-        video = int(self.videos[index])
+        index, video, rng = self.draw(item)
         frames = transforms.to_float(
             self.store.read_frames(video, looped_clip(self.store.n_frames(video), self.clip_len, rng))
         )  # (T, C, H, W)

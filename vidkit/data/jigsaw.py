@@ -16,11 +16,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.utils.data import Dataset
 
 from vidkit.data import transforms
 from vidkit.data.augment import Augmentation, augment
-from vidkit.data.datasets import sample_rng
+from vidkit.data.datasets import VideoSamples
 from vidkit.io.frame_store import FrameStore
 
 
@@ -52,7 +51,7 @@ def draw_permutation(rng: np.random.Generator, tiles: int = 9) -> np.ndarray:
     return rng.permutation(tiles)
 
 
-class JigsawDataset(Dataset):
+class JigsawDataset(VideoSamples):
     """`{"image": (3, S, S), "jigsaw": (grid^2, 3, t, t), "index": ()}` per video.
 
     Item `i` is video `videos[i]` (its memory-bank row is `i`). One frame of the video is drawn
@@ -78,13 +77,8 @@ class JigsawDataset(Dataset):
         self.size, self.grid, self.seed, self.mean, self.std = size, grid, seed, mean, std
         self.augmentation, self.jigsaw_augmentation = augmentation, jigsaw_augmentation
 
-    def __len__(self) -> int:
-        return len(self.videos)
-
     def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, epoch = item
-        rng = sample_rng(self.seed, epoch, index)
-        video = int(self.videos[index])
+        index, video, rng = self.draw(item)
         frame = int(rng.integers(self.store.n_frames(video)))
         image = transforms.to_float(self.store.read_frames(video, [frame]))[0]  # (3, H, W)
         view = augment(image, self.augmentation, self.size, rng, self.mean, self.std)  # (3, S, S)

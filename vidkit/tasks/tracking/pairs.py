@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from vidkit.data.datasets import sample_rng
 from vidkit.errors import VidkitError
 from vidkit.io.tracking import Sequence
 from vidkit.tasks.tracking.siamfc import SiamFCConfig
@@ -169,7 +170,7 @@ class PairDataset(Dataset):
 
     def __getitem__(self, item) -> dict[str, torch.Tensor]:
         index, epoch = item if isinstance(item, tuple) else (item, 0)
-        rng = np.random.default_rng([self.seed, epoch, index])
+        rng = sample_rng(self.seed, epoch, index)
         s = index % len(self.sequences)
         if len(self.valid[s]) < 2:
             s = int(rng.choice(self.usable))
