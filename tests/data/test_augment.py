@@ -12,7 +12,7 @@ from vidkit.data.augment import PRESETS, Augmentation, blur_kernel, crop_params,
 
 
 def test_presets_hold_the_reference_parameters():
-    assert set(PRESETS) == {"standard", "simclr", "moco-v1", "moco-v2", "jigsaw"}
+    assert set(PRESETS) == {"standard", "simclr", "moco-v1", "moco-v2", "jigsaw", "crop"}
     assert preset("standard") == Augmentation(scale=(0.2, 1.0), jitter=(0.4, 0.4, 0.4, 0.2), jitter_p=1.0, blur_p=0.0)
     assert preset("moco-v1").scale == (0.08, 1.0) and preset("moco-v1").jitter_p == 1.0
     v2 = preset("moco-v2")
@@ -85,3 +85,18 @@ def test_greyscale_makes_equal_channels():
     recipe = Augmentation(scale=(1.0, 1.0), jitter_p=0.0, grey_p=1.0, flip=False)
     out = augment.augment(torch.rand(3, 16, 16), recipe, 16, np.random.default_rng(0), (0.0,) * 3, (1.0,) * 3)
     assert torch.allclose(out[0], out[1]) and torch.allclose(out[1], out[2])
+
+
+def test_the_crop_preset_keeps_every_colour():
+    """The toy recipe's preset: crops and flips, never a colour change (no jitter, grey or blur)."""
+    frame = torch.zeros(3, 40, 40)
+    frame[:, :, :20] = torch.tensor([0.9, 0.2, 0.1])[:, None, None]  # left half red, right half black
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        view = augment.augment(frame, preset("crop"), 16, rng, mean, std) * 0.25 + 0.5  # (3, 16, 16) in [0, 1]
+        pixels = view.flatten(1).T  # (256, 3)
+        red = torch.tensor([0.9, 0.2, 0.1])
+        # Every pixel is red, black or (at the resized edge) a blend of the two: on the line between them.
+        coefficient = (pixels @ red / (red @ red)).clamp(0, 1)  # (256,)
+        torch.testing.assert_close(pixels, coefficient[:, None] * red, atol=1e-4, rtol=0)

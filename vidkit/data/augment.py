@@ -52,7 +52,12 @@ PRESETS: dict[str, Augmentation] = {
     "moco-v2": Augmentation(scale=(0.2, 1.0), jitter=(0.4, 0.4, 0.4, 0.1), jitter_p=0.8, blur_p=0.5),
     # PIRL/jigsaw inputs (225 px, cut into 3x3 tiles by the method).
     "jigsaw": Augmentation(scale=(0.7, 1.0), jitter=(0.8, 0.8, 0.8, 0.2), blur_p=0.5),
+    # Not a paper's: crop (area 0.5-1) and flip only, vidkit's toy-scale recipe. On the synth
+    # class-shapes store colour jitter and grey leave a small net's loss at chance over a few hundred
+    # CPU steps (docs/methods.md, Toy-scale claims); at full scale use the papers' presets.
+    "crop": Augmentation(scale=(0.5, 1.0), jitter_p=0.0, grey_p=0.0),
 }
+AUGMENTATIONS = tuple(PRESETS)  # the names the methods' `augmentation` options accept
 
 
 def preset(name: str) -> Augmentation:

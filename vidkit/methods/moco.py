@@ -23,14 +23,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vidkit.data.augment import AUGMENTATIONS
 from vidkit.methods.base import MethodOutput, SSLMethod
 from vidkit.methods.losses import full_precision, multi_positive_info_nce
 from vidkit.methods.momentum import MomentumEncoder
 from vidkit.methods.options import MethodDefaults, option
 from vidkit.methods.queue import NegativeQueue
 from vidkit.models.heads import HEAD_KINDS, projection_head
-
-AUGMENTATIONS = ("standard", "simclr", "moco-v1", "moco-v2", "jigsaw")
 
 
 @dataclass

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vidkit.data.augment import AUGMENTATIONS
 from vidkit.engine import dist
 from vidkit.errors import UsageError, VidkitError
 from vidkit.methods.base import MethodOutput, SSLMethod
@@ -40,8 +41,6 @@ from vidkit.methods.momentum import MomentumEncoder
 from vidkit.methods.options import MethodDefaults, option
 from vidkit.methods.queue import NegativeQueue
 from vidkit.models.heads import HEAD_KINDS, projection_head
-
-AUGMENTATIONS = ("standard", "simclr", "moco-v1", "moco-v2", "jigsaw")
 
 
 @dataclass
