@@ -13,7 +13,9 @@ from torch import nn
 
 from tests.conftest import REPO
 from vidkit.methods.momentum import MomentumEncoder, ema_momentum
+from vidkit.methods.pirl import PIRL, PIRLOptions
 from vidkit.methods.queue import NegativeQueue
+from vidkit.models import create_backbone
 
 
 def _rows(start: int, count: int, dim: int = 2) -> torch.Tensor:
@@ -93,10 +95,11 @@ def test_momentum_encoder_keeps_its_own_batch_norm_statistics_and_no_graph():
 
 
 @pytest.mark.slow
-def test_two_gloo_ranks_end_with_identical_queues_key_encoders_and_weights(tmp_path):
+@pytest.mark.parametrize("name", ["vince", "pirl-seed", "pirl"])
+def test_two_gloo_ranks_end_with_identical_queues_key_encoders_and_weights(tmp_path, name):
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-        + [str(REPO / "tests" / "methods" / "ddp_vince_worker.py"), str(tmp_path)],
+        + [str(REPO / "tests" / "methods" / "ddp_contrastive_worker.py"), str(tmp_path), name],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
         capture_output=True,
@@ -107,7 +110,17 @@ def test_two_gloo_ranks_end_with_identical_queues_key_encoders_and_weights(tmp_p
     assert set(ranks[0]["state"]) == set(ranks[1]["state"])
     for key, value in ranks[0]["state"].items():
         torch.testing.assert_close(ranks[1]["state"][key], value, rtol=0, atol=0, msg=key)
-    # 3 steps x 2 ranks x (2 videos x 2 frames) keys, all gathered into the queue of 32 rows.
-    assert int(ranks[0]["state"]["queue.filled"]) == 24
+    state = ranks[0]["state"]
+    if name == "vince":  # 3 steps x 2 ranks x (2 videos x 2 frames) keys, all gathered into 32 rows
+        assert int(state["queue.filled"]) == 24
+    elif name == "pirl-seed":  # 3 steps x 2 ranks x 2 images
+        assert int(state["queue.filled"]) == 12
+    else:  # both ranks' images (videos 0-3) entered the bank; the others kept their initial rows
+        torch.manual_seed(0)
+        options = PIRLOptions(objective="pirl", queue=32, negatives=4)  # the worker's
+        initial = PIRL(create_backbone("tiny2d"), num_videos=8, options=options).bank.rows
+        assert not torch.isclose(state["bank.rows"][:4], initial[:4]).all(dim=1).any()
+        torch.testing.assert_close(state["bank.rows"][4:], initial[4:], rtol=0, atol=0)
+        assert bool(state["log_z_set"])
     assert all(math.isfinite(loss) for loss in ranks[0]["losses"])
     assert ranks[0]["losses"] != ranks[1]["losses"]  # the ranks saw different data
