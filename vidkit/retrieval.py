@@ -7,7 +7,11 @@ stores (say RGB and residual) are joined per video, which is IIC's "merged" retr
 
 Normalisation (`normalize`): `each` scales every store's part to unit length before joining (so
 no modality outweighs another; the IIC code did not, iic.md 12.2 #5), `joint` scales the joined
-vector, `none` leaves it. The `cosine` metric compares unit-length joined vectors (inner product),
+vector, `none` leaves it. `center` first subtracts each part's gallery mean (kept in the index and
+subtracted from the queries too), then scales each part: pooled ReLU features share one large
+common direction (every residual feature of a small net scores 0.999 against every other), which
+`each` leaves in, so that part adds a near-constant to every similarity; centring is the usual
+retrieval fix (docs/methods.md, Toy-scale claims). The `cosine` metric compares unit-length joined vectors (inner product),
 `l2` ranks by squared Euclidean distance between the vectors as normalised.
 
 The index file (`vidkit.index/1`, HDF5, `io.index`) holds the serialised faiss index, the gallery's video ids,
@@ -32,7 +36,7 @@ from vidkit.io.index import SCHEMA, IndexFile, read_index, write_index
 from vidkit.io.neighbours import unless_neighbours, write_neighbours
 from vidkit.io.outputs import claim_output
 
-NORMALIZE = ("each", "joint", "none")
+NORMALIZE = ("each", "center", "joint", "none")
 METRICS = ("cosine", "l2")
 KINDS = ("flat", "ivf")
 DEFAULT_K = (1, 5, 10, 20, 50)
@@ -64,6 +68,7 @@ class IndexConfig:
     train_size: int | None = None  # IVF training sample (default 64 per cell, at most N)
     seed: int = 0
     parts: list[dict] = field(default_factory=list)  # per store: path, dim, pooling, modality, backbone
+    centers: list[list[float]] = field(default_factory=list)  # `center`: each part's gallery mean (D_i,)
 
 
 def video_level(store: FeatureStore) -> Items:
@@ -106,8 +111,11 @@ def describe(path: Path, store: FeatureStore) -> dict:
     }
 
 
-def join(parts: Sequence[Items], names: Sequence[str], normalize: str, metric: str) -> Items:
-    """Join several stores' rows side by side (the same videos in the same order, checked), normalised as asked."""
+def join(
+    parts: Sequence[Items], names: Sequence[str], normalize: str, metric: str, centers: Sequence[np.ndarray] = ()
+) -> Items:
+    """Join several stores' rows side by side (the same videos in the same order, checked), normalised
+    as asked; `center` subtracts `centers[i]` (D_i,) from part i first."""
     if normalize not in NORMALIZE:
         raise VidkitError(f"unknown --normalize {normalize!r}; choose one of {', '.join(NORMALIZE)}")
     first = parts[0]
@@ -131,7 +139,12 @@ def join(parts: Sequence[Items], names: Sequence[str], normalize: str, metric: s
                 f"({len(part)} rows against {len(first)}; first difference at row {where}); "
                 "embed the same split with the same clip options"
             )
-    blocks = [_unit(p.features) if normalize == "each" else p.features for p in parts]
+    if normalize == "center":
+        if len(centers) != len(parts):
+            raise VidkitError(f"--normalize center needs one gallery mean per part; the index has {len(centers)}")
+        blocks = [_unit(p.features - c) for p, c in zip(parts, centers)]
+    else:
+        blocks = [_unit(p.features) if normalize == "each" else p.features for p in parts]
     features = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
     if normalize == "joint" or metric == "cosine":
         features = _unit(features)
@@ -141,13 +154,17 @@ def join(parts: Sequence[Items], names: Sequence[str], normalize: str, metric: s
 def load_items(
     paths: Sequence[Path], config: IndexConfig, clip: bool, gallery: IndexConfig | None = None
 ) -> tuple[Items, list[dict]]:
-    """Read, check (against `gallery` when querying), reduce to video level unless `clip`, join."""
+    """Read, check (against `gallery` when querying), reduce to video level unless `clip`, join.
+    Building (no `gallery`) with `center` records each part's mean in `config.centers`."""
     stores = [read_features(p) for p in paths]
     described = [describe(p, s) for p, s in zip(paths, stores)]
     if gallery is not None:
         check_queries(gallery, described)
     parts = [clip_level(s) if clip else video_level(s) for s in stores]
-    return join(parts, [str(p) for p in paths], config.normalize, config.metric), described
+    if gallery is None and config.normalize == "center":
+        config.centers = [p.features.mean(axis=0, dtype=np.float64).tolist() for p in parts]
+    centers = [np.asarray(c, dtype=np.float32) for c in config.centers]
+    return join(parts, [str(p) for p in paths], config.normalize, config.metric, centers), described
 
 
 def _faiss_index(features: np.ndarray, config: IndexConfig):

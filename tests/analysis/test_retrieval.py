@@ -119,6 +119,39 @@ def test_joint_retrieval_checks_and_normalises_parts(tmp_path):
     assert not (tmp_path / "bad.index").exists()
 
 
+def test_center_lets_a_part_with_a_common_direction_count(tmp_path):
+    """Part b is one shared direction plus a small class signal (as a small net's pooled ReLU
+    features are): unit-scaled as is, it scores about 1 against everything and the noise part a
+    decides; centred on the gallery's mean, b's signal decides, and the queries are centred with the
+    gallery's mean (stored in the index), not their own."""
+    rng = np.random.default_rng(8)
+    classes = np.eye(4, 16)  # (4, 16) one direction per class
+    gallery_labels, query_labels = np.arange(40) % 4, np.array([2])  # one query: its own mean is itself
+    common = np.full(16, 10.0)
+
+    def part_b(labels):
+        return common + 0.3 * classes[labels] + 0.01 * rng.normal(size=(len(labels), 16))
+
+    a_train = make_store(
+        tmp_path / "a_train.h5", rng.normal(size=(40, 8)), [f"g{i}" for i in range(40)], gallery_labels
+    )
+    b_train = make_store(tmp_path / "b_train.h5", part_b(gallery_labels), [f"g{i}" for i in range(40)], gallery_labels)
+    a_test = make_store(tmp_path / "a_test.h5", rng.normal(size=(1, 8)), ["q0"], query_labels)
+    b_test = make_store(tmp_path / "b_test.h5", part_b(query_labels), ["q0"], query_labels)
+    top1 = {}
+    for normalize in ("each", "center"):
+        retrieval.build_index(
+            [a_train, b_train], tmp_path / f"{normalize}.index", retrieval.IndexConfig(normalize=normalize)
+        )
+        result = retrieval.retrieve(tmp_path / f"{normalize}.index", [a_test, b_test], (1,))
+        top1[normalize] = int(gallery_labels[result.neighbours[0, 0]])
+    assert top1["center"] == 2 and top1["each"] != 2  # only centred, b's class signal finds the class
+    index = retrieval.load_index(tmp_path / "center.index")
+    assert [len(c) for c in index.config.centers] == [8, 16]
+    np.testing.assert_allclose(index.config.centers[1], part_b(gallery_labels).mean(0), atol=0.05)
+    assert retrieval.load_index(tmp_path / "each.index").config.centers == []
+
+
 def test_query_dimension_mismatch_is_a_clear_error(tmp_path):
     train, _ = random_split(tmp_path, "train", 10, 8, 1, seed=7)
     other, _ = random_split(tmp_path, "other", 10, 6, 1, seed=8)

@@ -14,6 +14,7 @@ from vidkit.cli.output import report
 
 class Normalize(str, Enum):
     each = "each"
+    center = "center"
     joint = "joint"
     none = "none"
 
@@ -35,7 +36,11 @@ def build_index(
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Index file to write.")],
     normalize: Annotated[
-        Normalize, typer.Option(help="L2-normalise each store's part before joining, the joined vector, or nothing.")
+        Normalize,
+        typer.Option(
+            help="L2-normalise each store's part before joining, centre each part on its gallery mean first, "
+            "normalise the joined vector, or nothing."
+        ),
     ] = Normalize.each,
     metric: Annotated[
         Metric, typer.Option(help="cosine (inner product of unit vectors) or l2 (squared Euclidean distance).")
@@ -67,7 +72,10 @@ def build_index(
 
     - `--normalize each` (default) scales each store's part to unit length before joining, so neither
       modality outweighs the other. The IIC code joined raw halves (`none`), letting the part with the
-      larger norm dominate. `joint` scales only the joined vector.
+      larger norm dominate. `center` subtracts each part's gallery mean (stored in the index and
+      subtracted from the queries too) before scaling it: small nets' pooled features share one
+      common direction, which otherwise makes a part add nearly the same score to every pair.
+      `joint` scales only the joined vector.
     - `--metric cosine` compares unit vectors by inner product; `l2` ranks by squared distance.
     - `--kind flat` is exact. `--kind ivf` is approximate, for galleries of millions: `--nlist` cells
       trained by k-means on a sample of `--train-size` rows, `--nprobe` cells searched per query.
