@@ -28,6 +28,22 @@ class InputRecipe:
     std: tuple[float, ...] = IMAGENET_STD
     resize: tuple[int, int] | None = None  # frames resized to (h, w) before cropping (IIC: 128x171); None: short side
 
+    def clip_reading(self) -> dict:
+        """The keywords with which `data.datasets.ClipDataset` and `TrainClipDataset` read clips this way.
+
+        Fine-tuning trains on, and evaluation tests on, clips made exactly as the weights' recipe says;
+        both datasets take every field of it, so the list is written once, here.
+        """
+        return {
+            "clip_len": self.clip_len,
+            "stride": self.stride,
+            "size": self.size,
+            "modality": self.modality,
+            "mean": self.mean,
+            "std": self.std,
+            "resize": self.resize,
+        }
+
     def to_dict(self) -> dict:
         return {
             "clip_len": self.clip_len,

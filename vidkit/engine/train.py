@@ -121,6 +121,29 @@ def steps_per_epoch(num_samples: int, batch_size: int, drop_last: bool = True) -
     return share // batch_size if drop_last else -(-share // batch_size)
 
 
+def epochs_config(config, per_epoch: int, *, workers: int, drop_last: bool = True) -> TrainConfig:
+    """The settings of an end task trained in whole epochs (the LSTM probe, SiamFC's adapters).
+
+    `config` is the task's own: anything with `epochs`, `batch_size`, `lr`, `weight_decay`,
+    `milestones` (fractions of the run), `seed` and `amp`. The run is `config.epochs` epochs of
+    `per_epoch` steps with the rate cut at the milestones and one log line an epoch; both tasks
+    follow VINCE's recipe (vince.md 6.3), so they get it from here rather than each writing it out.
+    """
+    return TrainConfig(
+        steps=per_epoch * config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        schedule="step",
+        milestones=config.milestones,
+        log_every=per_epoch,
+        workers=workers,
+        seed=config.seed,
+        amp=config.amp,
+        drop_last=drop_last,
+    )
+
+
 def _loader(dataset: Dataset, config: TrainConfig, start_step: int, device: torch.device) -> DataLoader:
     """One loader for the whole run, starting at `start_step` (the sampler never ends; `fit` stops)."""
     from vidkit.data.datasets import RunBatchSampler, worker_init

@@ -22,7 +22,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,8 +38,9 @@ from vidkit.errors import (
     VidkitError,
 )
 from vidkit.extract import pipeline, shards
-from vidkit.idt import clustering, fisher
+from vidkit.idt import clustering, fisher, video_tasks
 from vidkit.idt.trajectories import IdtConfig
+from vidkit.idt.video_tasks import Job
 from vidkit.io import clusters as cstore
 from vidkit.io import trajectories as tio
 from vidkit.io.atomic import atomic_path
@@ -49,7 +50,6 @@ from vidkit.io.paths import child, printable
 
 log = logging.getLogger("vidkit")
 STAGES = ("trajectories", "model", "encode", "cluster")
-_FRAME_BLOCK = 64  # frames read from a frame store at a time
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,6 @@ class ClusterConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One video: from a frame store (`index` >= 0) or a video file."""
-
-    video_id: str
-    source: str
-    index: int = -1
 
 
 @dataclass
@@ -119,55 +110,6 @@ def plan_jobs(inputs: list[str | Path]) -> tuple[list[Job], str]:
         seen.add(path.stem)
         jobs.append(Job(path.stem, str(path)))
     return jobs, ", ".join(str(i) for i in inputs)
-
-
-def _frames(job: Job) -> Iterator[np.ndarray]:
-    if job.index < 0:
-        from vidkit.io import video
-
-        yield from video.iter_frames(job.source)
-        return
-    from vidkit.io.frame_store import FrameStore
-
-    with FrameStore(job.source) as store:
-        n = store.n_frames(job.index)
-        for start in range(0, n, _FRAME_BLOCK):
-            yield from store.read_clip(job.index, start, min(_FRAME_BLOCK, n - start))
-
-
-def _trajectory_task(job: Job, config: IdtConfig, target: Path, failed: Path, boxes: Path | None) -> tuple[int, str]:
-    """Worker: trajectories of one video into `target`; returns (rows, error message or "")."""
-    from vidkit.idt.trajectories import extract_trajectories
-
-    try:
-        box_list = tio.read_boxes(boxes) if boxes is not None and boxes.exists() else None
-        rows = extract_trajectories(_frames(job), config, boxes=box_list)
-        tio.write_text(target, rows)
-        failed.unlink(missing_ok=True)
-        return len(rows), ""
-    except Exception as exc:  # noqa: BLE001 - a bad video is recorded and skipped, never fatal
-        message = printable(f"{type(exc).__name__}: {str(exc).strip()}")[:500]
-        with atomic_path(failed) as tmp:
-            tmp.write_text(message + "\n")
-        return 0, message
-
-
-_ENCODER_CACHE: dict[str, cstore.Encoder] = {}
-
-
-def _encode_task(job: Job, rows_path: Path, encoder_path: Path, target: Path) -> tuple[int, str]:
-    """Worker: the Fisher-vector feature of one video into `target` (`.npy`)."""
-    try:
-        if str(encoder_path) not in _ENCODER_CACHE:
-            _ENCODER_CACHE.clear()
-            _ENCODER_CACHE[str(encoder_path)] = cstore.load_encoder(encoder_path)[0]
-        rows = tio.read_text(rows_path)
-        vector = fisher.fisher_vector(rows, _ENCODER_CACHE[str(encoder_path)])
-        with atomic_path(target) as tmp, open(tmp, "wb") as file:
-            np.save(file, vector)
-        return len(rows), ""
-    except Exception as exc:  # noqa: BLE001 - recorded and skipped
-        return 0, printable(f"{type(exc).__name__}: {str(exc).strip()}")[:500]
 
 
 def _check_work_config(work: Path, config: ClusterConfig) -> None:
@@ -215,7 +157,7 @@ def run_trajectories(
         todo.append((job, config.idt, target, child(work / "failed", job.video_id, ".txt"), box_file))
     done = len(jobs) - len(todo)
     log.info("trajectories: %d of %d videos to do (%d done before)", len(todo), len(jobs), done)
-    for args, (rows, error) in pipeline.in_order(_trajectory_task, todo, workers):
+    for args, (rows, error) in pipeline.in_order(video_tasks.trajectory_task, todo, workers):
         done += 1
         if error:
             errors[args[0].video_id] = error
@@ -276,7 +218,9 @@ def encode(ids: list[str], work: Path, *, workers: int, progress) -> dict[str, s
         if not child(work / "fv", vid, ".npy").exists()
     ]
     done, errors = len(ids) - len(todo), {}
-    for args, (_, error) in pipeline.in_order(_encode_task, [(Job(a, ""), *rest) for a, *rest in todo], workers):
+    for args, (_, error) in pipeline.in_order(
+        video_tasks.encode_task, [(Job(a, ""), *rest) for a, *rest in todo], workers
+    ):
         done += 1
         if error:
             errors[args[0].video_id] = error

@@ -34,7 +34,7 @@ from vidkit.methods.losses import full_precision, nce_loss
 from vidkit.methods.memory_bank import MemoryBank
 from vidkit.methods.options import MethodDefaults, option
 from vidkit.models import ACTIVITYNET_MEAN
-from vidkit.models.heads import ProjectionHead
+from vidkit.models.heads import ProjectionHead, projection_embedder
 
 SEED_Z = 2876934.2  # the fixed NCE normaliser of the LA/Video LA code
 
@@ -106,12 +106,7 @@ class InstanceMethod(SSLMethod):
     @classmethod
     def embedder(cls, backbone: nn.Module, method_state: dict[str, torch.Tensor]) -> nn.Module:
         """The backbone under the 128-d head, the space of the memory bank (the bare backbone without a head)."""
-        if "head.fc.weight" not in method_state:
-            return backbone
-        weight = method_state["head.fc.weight"]
-        head = ProjectionHead(weight.shape[1], weight.shape[0])
-        head.load_state_dict({"fc.weight": weight, "fc.bias": method_state["head.fc.bias"]})
-        return nn.Sequential(backbone, head)
+        return projection_embedder(backbone, method_state)
 
     def embed(self, clips: torch.Tensor) -> torch.Tensor:
         """`(B, 3, T, H, W)` -> `(B, dim)` unit-norm embeddings (what the bank stores)."""

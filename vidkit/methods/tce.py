@@ -30,7 +30,7 @@ from vidkit.methods.base import MethodOutput, SSLMethod
 from vidkit.methods.losses import full_precision, info_nce, nce_loss, upgrade_nan_log_z
 from vidkit.methods.memory_bank import MemoryBank, sample_other
 from vidkit.methods.options import MethodDefaults, option
-from vidkit.models.heads import ProjectionHead, RotationHead
+from vidkit.models.heads import ProjectionHead, RotationHead, projection_embedder
 
 
 @dataclass
@@ -100,12 +100,7 @@ class TCE(SSLMethod):
     def embedder(cls, backbone: nn.Module, method_state: dict[str, torch.Tensor]) -> nn.Module:
         """The backbone under the 128-d normalised head: what TCE plots (tce.md 4); the bare backbone
         for a checkpoint saved without its head."""
-        if "head.fc.weight" not in method_state:
-            return backbone
-        weight = method_state["head.fc.weight"]
-        head = ProjectionHead(weight.shape[1], weight.shape[0])
-        head.load_state_dict({"fc.weight": weight, "fc.bias": method_state["head.fc.bias"]})
-        return nn.Sequential(backbone, head)
+        return projection_embedder(backbone, method_state)
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """`(B, 3, H, W)` -> `(B, dim)` unit-norm embeddings (what t-SNE plots)."""

@@ -18,6 +18,21 @@ class ProjectionHead(nn.Module):
         return F.normalize(self.fc(x), dim=1)
 
 
+def projection_embedder(backbone: nn.Module, method_state: dict[str, torch.Tensor]) -> nn.Module:
+    """The backbone under the `ProjectionHead` saved in a method's state (`head.fc.*`), or the bare backbone
+    when the state holds no such head (a checkpoint saved without it).
+
+    Instance discrimination (IR, LA) and TCE both embed in this space, their memory bank's, so both
+    `embedder`s return this one function's network.
+    """
+    if "head.fc.weight" not in method_state:
+        return backbone
+    weight = method_state["head.fc.weight"]  # (D, C)
+    head = ProjectionHead(weight.shape[1], weight.shape[0])
+    head.load_state_dict({"fc.weight": weight, "fc.bias": method_state["head.fc.bias"]})
+    return nn.Sequential(backbone, head)
+
+
 class RotationHead(nn.Module):
     """4-way rotation classifier of TCE (tce.md 2.3): Linear-ReLU-BN twice (200 wide), then Linear to 4.
 

@@ -59,17 +59,7 @@ def predict(
     device: torch.device,
 ) -> np.ndarray:
     """`(rows, classes)` logits of the clips `items` (`(video, start)` rows), centre-cropped, in eval mode."""
-    dataset = ClipDataset(
-        store,
-        items,
-        clip_len=recipe.clip_len,
-        stride=recipe.stride,
-        size=recipe.size,
-        modality=recipe.modality,
-        mean=recipe.mean,
-        std=recipe.std,
-        resize=recipe.resize,
-    )
+    dataset = ClipDataset(store, items, **recipe.clip_reading())
     model.eval()
     return inference.run(
         model,

@@ -35,7 +35,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from vidkit import checkpoint as ckpt
@@ -49,56 +48,10 @@ from vidkit.io.frame_store import FrameStore
 from vidkit.io.outputs import any_file, claim_output
 from vidkit.tasks.classifier import Classifier, ClassifierTask, classifier_state, freeze_stages, head_classes
 from vidkit.tasks.evaluation import TestResult, confusion_path, labelled_videos, test, write_confusion
+from vidkit.tasks.finetune_config import INPUTS, OPTIMIZERS, SCHEDULES, FinetuneConfig, LabelledSplits
 from vidkit.tasks.validation import Validation, model_state, split_validation
 
 log = logging.getLogger("vidkit")
-
-INPUTS = {"rgb": "rgb", "res": "res-raw", "diff-stack": "diff"}  # --modality -> the clip modality it reads
-SCHEDULES = ("cosine", "step", "plateau")
-OPTIMIZERS = ("sgd", "adam")
-
-
-@dataclass
-class LabelledSplits:
-    """Train and test videos with their labels, given instead of the store's named splits (SUN397's lists)."""
-
-    train_videos: np.ndarray
-    train_labels: np.ndarray
-    test_videos: np.ndarray
-    test_labels: np.ndarray
-    classes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FinetuneConfig:
-    input: str = "rgb"
-    task: str = "clips"  # clips | frames (one frame per sample: image end tasks)
-    linear: bool = False
-    freeze_until: int = 0  # freeze the stem and stages 1..K-1 (LA's ft_begin_index); 0: nothing
-    train_split: str = "train01"
-    test_split: str = "test01"
-    epochs: int = 30
-    batch_size: int = 16
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"
-    milestones: tuple[float, ...] = (0.5, 0.75)  # step: x0.1 at these fractions of the run
-    optimizer: str = "sgd"  # sgd (momentum) | adam (VINCE's SUN397 probe)
-    head: str = "linear"  # linear | mlp (VINCE's second probe head, vince.md 6.3)
-    patience: int = 50  # plateau: epochs without a better validation loss before x0.1 (IIC)
-    min_lr: float = 1e-5  # plateau: the rate never goes below this (IIC)
-    dropout: float = 0.0
-    flip: bool = False  # random horizontal flips in training
-    val_fraction: float = 0.1
-    clip_len: int | None = None  # None: the checkpoint's (diff-stack: 5 differences of 6 frames)
-    stride: int | None = None
-    size: int | None = None
-    test_clips: int = 10
-    workers: int = 2
-    device: str = "auto"
-    seed: int = 0
-    amp: bool = True
 
 
 @dataclass
@@ -306,18 +259,7 @@ def train_classifier(
         videos, labels, config.val_fraction, config.seed
     )
     dataset = TrainClipDataset(
-        store,
-        train_videos,
-        train_labels,
-        clip_len=recipe.clip_len,
-        stride=recipe.stride,
-        size=recipe.size,
-        modality=recipe.modality,
-        mean=recipe.mean,
-        std=recipe.std,
-        resize=recipe.resize,
-        seed=config.seed,
-        flip=config.flip,
+        store, train_videos, train_labels, **recipe.clip_reading(), seed=config.seed, flip=config.flip
     )
     per_epoch = engine.steps_per_epoch(len(dataset), config.batch_size, drop_last=False)
     train_config = engine.TrainConfig(

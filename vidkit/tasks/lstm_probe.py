@@ -193,19 +193,8 @@ def train_probe(
     model = LstmProbe(sequences.dim, num_classes, config.hidden)
     dataset = TrainSequences(sequences, videos, labels, steps, clip_len=config.clip_len, seed=config.seed)
     per_epoch = engine.steps_per_epoch(len(dataset), config.batch_size, drop_last=False)
-    train_config = engine.TrainConfig(
-        steps=per_epoch * config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-        schedule="step",
-        milestones=config.milestones,
-        log_every=per_epoch,
-        workers=0,  # the batches are rows of an in-memory array
-        seed=config.seed,
-        amp=config.amp,
-        drop_last=False,
-    )
+    # workers=0: the batches are rows of an in-memory array
+    train_config = engine.epochs_config(config, per_epoch, workers=0, drop_last=False)
     task = SequenceTask(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from vidkit.cli.download_flags import with_download_flags
 from vidkit.cli.options import JsonOpt, SeedOpt
 from vidkit.cli.output import console, progress, report
 
@@ -22,50 +23,6 @@ ListIn = Annotated[str, typer.Argument(help="A list file, or - for stdin.", meta
 WorkersOpt = Annotated[
     int, typer.Option("--workers", min=1, help="Download threads (downloading waits on the network, not the CPU).")
 ]
-CookiesOpt = Annotated[
-    Optional[Path],
-    typer.Option(
-        "--cookies",
-        exists=True,
-        dir_okay=False,
-        help="Netscape cookies.txt exported from a browser signed in to the site.",
-    ),
-]
-FormatOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--video-format", help="yt-dlp format selector (its -f) (default: mp4 video at most 480p, H.264 first)."
-    ),
-]
-RateOpt = Annotated[Optional[str], typer.Option("--rate-limit", help="Bytes per second per download, e.g. 500K or 2M.")]
-RetriesOpt = Annotated[
-    int,
-    typer.Option(
-        "--retries", min=0, help="Further attempts after a transient failure (429, 5xx, timeout, cut connection)."
-    ),
-]
-BackoffOpt = Annotated[
-    float,
-    typer.Option(
-        "--backoff", min=0.0, help="Seconds before the first retry; doubled each retry (a 429 pauses every worker)."
-    ),
-]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds one video's download may take.")]
-
-
-class JsRuntime(str, Enum):
-    deno = "deno"
-    node = "node"
-    bun = "bun"
-    quickjs = "quickjs"
-
-
-JsOpt = Annotated[
-    Optional[list[JsRuntime]],
-    typer.Option(
-        "--js-runtime", help="JavaScript runtime yt-dlp solves YouTube's challenges with (default: deno); repeatable."
-    ),
-]
 TemplateOpt = Annotated[
     str, typer.Option("--url-template", help="URL of an id; {id} is replaced (a lab mirror can stand in for YouTube).")
 ]
@@ -76,29 +33,6 @@ _YOUTUBE = "https://www.youtube.com/watch?v={id}"
 class Layout(str, Enum):
     h5 = "h5"
     folders = "folders"
-
-
-def _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime):
-    """The core's DownloadOptions from the shared flags (defaults stay in the core)."""
-    from vidkit.scrape.download import DownloadOptions
-
-    rate = None
-    if rate_limit is not None:
-        from yt_dlp.utils import parse_bytes
-
-        rate = parse_bytes(rate_limit)
-        if not rate:
-            raise typer.BadParameter(f"{rate_limit!r} is not a byte rate like 500K or 2M", param_hint="--rate-limit")
-    defaults = DownloadOptions()
-    return DownloadOptions(
-        format=video_format or defaults.format,
-        cookies=cookies,
-        rate_limit=rate,
-        retries=retries,
-        backoff=backoff,
-        timeout=timeout,
-        js_runtimes=tuple(r.value for r in js_runtime or ()),
-    )
 
 
 def _targets(urls: str, url_template: str):
@@ -159,17 +93,12 @@ def search(
 
 
 @scrape.command("download")
+@with_download_flags
 def download(
     urls: ListIn,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the videos and ledger.jsonl.")],
     workers: WorkersOpt = 4,
-    cookies: CookiesOpt = None,
-    video_format: FormatOpt = None,
-    rate_limit: RateOpt = None,
-    retries: RetriesOpt = 5,
-    backoff: BackoffOpt = 5.0,
-    timeout: TimeoutOpt = 600.0,
-    js_runtime: JsOpt = None,
+    download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -186,7 +115,7 @@ def download(
     """
     from vidkit.scrape import download as core
 
-    options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
+    options = download_options()
     with progress("downloading") as update:
         result = core.download(
             _targets(urls, url_template), output, options=options, workers=workers, seed=seed, progress=update
@@ -201,6 +130,7 @@ def download(
 
 
 @scrape.command("cache")
+@with_download_flags
 def cache(
     urls: ListIn,
     output: Annotated[Path, typer.Option("-o", "--output", help="Frame store to write (vidkit.frames/1).")],
@@ -218,13 +148,7 @@ def cache(
     ] = 480,
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG quality.")] = 95,
     workers: WorkersOpt = 4,
-    cookies: CookiesOpt = None,
-    video_format: FormatOpt = None,
-    rate_limit: RateOpt = None,
-    retries: RetriesOpt = 5,
-    backoff: BackoffOpt = 5.0,
-    timeout: TimeoutOpt = 600.0,
-    js_runtime: JsOpt = None,
+    download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -253,7 +177,7 @@ def cache(
     )
     if frames > max_frames:
         raise typer.BadParameter(f"--frames {frames} is more than --max-frames {max_frames}", param_hint="--frames")
-    options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
+    options = download_options()
     with progress("caching") as update:
         result = core.cache(
             _targets(urls, url_template),
@@ -272,6 +196,7 @@ def cache(
 
 
 @scrape.command("r2v2")
+@with_download_flags
 def r2v2(
     ids: ListIn,
     output: Annotated[
@@ -291,13 +216,7 @@ def r2v2(
     ] = None,
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG quality.")] = 95,
     workers: WorkersOpt = 4,
-    cookies: CookiesOpt = None,
-    video_format: FormatOpt = None,
-    rate_limit: RateOpt = None,
-    retries: RetriesOpt = 5,
-    backoff: BackoffOpt = 5.0,
-    timeout: TimeoutOpt = 600.0,
-    js_runtime: JsOpt = None,
+    download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -316,7 +235,7 @@ def r2v2(
     from vidkit.scrape.targets import read_lines
 
     items = shards.select(core.parse_ids(read_lines(ids), ids), shards.parse(shard), key=lambda item: item.id)
-    options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
+    options = download_options()
     with progress("recreating R2V2") as update:
         result = core.recreate(
             items,
@@ -337,6 +256,7 @@ def r2v2(
 
 
 @scrape.command("kinetics")
+@with_download_flags
 def kinetics(
     csv_files: Annotated[
         list[Path],
@@ -354,13 +274,7 @@ def kinetics(
         Optional[str], typer.Option("--shard", help="K/N: the clips of the YouTube videos in shard K of N (by id).")
     ] = None,
     workers: WorkersOpt = 4,
-    cookies: CookiesOpt = None,
-    video_format: FormatOpt = None,
-    rate_limit: RateOpt = None,
-    retries: RetriesOpt = 5,
-    backoff: BackoffOpt = 5.0,
-    timeout: TimeoutOpt = 600.0,
-    js_runtime: JsOpt = None,
+    download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -386,7 +300,7 @@ def kinetics(
         except (OSError, UnicodeDecodeError) as exc:
             raise AnnotationError(f"cannot read {path}: {exc}") from None
         clips.extend(core.parse_csv(text, str(path), path.stem))
-    options = _options(video_format, cookies, rate_limit, retries, backoff, timeout, js_runtime)
+    options = download_options()
     with progress("downloading Kinetics") as update:
         result = core.download_kinetics(
             shards.select(clips, shards.parse(shard), key=lambda clip: clip.youtube_id),  # a video's clips together

@@ -151,18 +151,7 @@ def train(
                 f"{config.batch_size}; lower --batch-size"
             )
         per_epoch = engine.steps_per_epoch(len(dataset), config.batch_size)
-        train_config = engine.TrainConfig(
-            steps=per_epoch * config.epochs,
-            batch_size=config.batch_size,
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            schedule="step",
-            milestones=config.milestones,
-            log_every=per_epoch,
-            workers=config.workers,
-            seed=config.seed,
-            amp=config.amp,
-        )
+        train_config = engine.epochs_config(config, per_epoch, workers=config.workers)
         task = SiamFCTask(model)
         params = [p for p in task.parameters() if p.requires_grad]  # the adapters only
         optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
