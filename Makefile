@@ -134,9 +134,9 @@ TOY_THREADS ?= 1
 override VIDKIT := OMP_NUM_THREADS=$(TOY_THREADS) $(VIDKIT)
 RUN_PY := OMP_NUM_THREADS=$(TOY_THREADS) $(PY)
 # Toy scale: synth's 8 motion classes, 64 train / 32 test videos of 32 frames at 64 px (the IIC
-# family: 192 / 80, below). Loading in
-# the training process is faster than DataLoader workers at this size. docs/reproducing.md says
-# how each recipe differs from its paper's and why (TCE at 32 px: a quarter of the cost of 64).
+# family: 192 / 80, below). Loading in the training process is faster than DataLoader workers at
+# this size. docs/reproducing.md says how each recipe differs from its paper's and why (TCE at
+# 32 px: a quarter of the cost of 64).
 LOADER_WORKERS ?= 0
 FRAME_SIZE ?= 64
 TCE_BACKBONE ?= resnet18

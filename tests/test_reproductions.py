@@ -130,7 +130,8 @@ def test_the_toy_reproduction_runs_end_to_end(tmp_path):
         cells = [c.strip() for c in row.strip("|").split("|")[1:]]
         assert len(cells) == 3 and all(c.endswith("%") and 0 <= float(c[:-1]) <= 100 for c in cells), row
     retrieval = json.loads((run / "iic-retrieval.json").read_text())
-    assert retrieval["queries"] == 32 and retrieval["gallery"] == 64
+    assert retrieval["queries"] == 80 and retrieval["gallery"] == 192  # the IIC family's own, larger store
+    assert json.loads((run / "tce-retrieval.json").read_text())["gallery"] == 64
     assert (run / "iic-neighbours.csv").read_text().startswith("query_id,rank,gallery_id,score")
     for picture in ("random2d", "tce", "random3d-rgb", "iic-rgb"):
         assert (run / "tsne" / f"{picture}.png").read_bytes()[:4] == b"\x89PNG"
