@@ -19,7 +19,7 @@ PIRL_SEED ?= --backbone resnet18 --size 48 --batch-size 16 --steps 150 --lr 0.03
 # every net in SHAPES_NETS against resnet18 at random init (at 48 px for this one: random2d48).
 # Its toy recipe takes the single-frame nets' crop-and-flip augmentation for both branches.
 SHAPES_NETS += pirl
-SHAPES_PIRL ?= --backbone resnet18 --size 48 --batch-size 16 --steps 300 --lr 0.03 --schedule cosine -O augmentation=crop -O jigsaw_augmentation=crop
+SHAPES_PIRL ?= --backbone resnet18 --size 48 --batch-size 16 --steps 600 --lr 0.03 --schedule cosine -O augmentation=crop -O jigsaw_augmentation=crop
 $(RUN)/pirl-shapes.pt: $(RUN)/shapes-frames.h5
 	$(VIDKIT) pretrain --method pirl $< $(SHAPES_PIRL) --split train01 $(call train_to,$(RUN)/pirl-shapes.part.pt)
 	mv $(RUN)/pirl-shapes.part.pt $@

@@ -30,12 +30,12 @@ MOCOV2_IN ?= --backbone resnet18 --batch-size 16 $(VINCE_TOY)
 # IIC's retrieval), so top-1 is a 1-nearest-neighbour classifier. The baseline is resnet18 at
 # random init with the same input (random2d: 64 px; random2d48: 48 px, PIRL's toy size). None of
 # these claims holds on every seed at this scale (examples/claims/vince.json's notes say why).
-SHAPES_SYNTH ?= --classes 12 --train-per-class 12 --test-per-class 8 --frames 32 --size 64
+SHAPES_SYNTH ?= --classes 12 --train-per-class 48 --test-per-class 8 --frames 32 --size 64
 # The recipes above at lr 0.03 and T 0.2 over 300 steps, with crops and flips only (the `crop`
 # preset): with the papers' colour jitter and grey, or at lr 0.1, the loss stays at chance at this
 # scale (docs/methods.md, Toy-scale claims). The single-frame baseline takes VINCE's settings, one
 # frame per video and both views from it.
-SHAPES_TOY := --size 64 --steps 300 --lr 0.03 --schedule cosine -O queue=256 -O key_momentum=0.99 -O temperature=0.2 -O augmentation=crop
+SHAPES_TOY := --size 64 --steps 600 --lr 0.03 --schedule cosine -O queue=256 -O key_momentum=0.99 -O temperature=0.2 -O augmentation=crop
 SHAPES_VINCE ?= --backbone resnet18 --batch-size 8 $(SHAPES_TOY) -O frames=4
 SHAPES_SINGLE ?= --backbone resnet18 --batch-size 16 $(SHAPES_TOY) -O frames=1 -O pairs=same -O inter_batch=false
 SHAPES_MOCOV2 ?= --backbone resnet18 --batch-size 16 $(SHAPES_TOY)
