@@ -29,9 +29,10 @@ MOCOV2_IN ?= --backbone resnet18 --batch-size 16 $(VINCE_TOY)
 # test videos are then retrieved among the train videos' (the same build-index/retrieve rules as
 # IIC's retrieval), so top-1 is a 1-nearest-neighbour classifier. The baseline is resnet18 at
 # random init with the same input (random2d: 64 px; random2d48: 48 px, PIRL's toy size). None of
-# these claims holds on every seed at this scale (examples/claims/vince.json's notes say why).
+# these claims holds on every seed at this scale (examples/claims/vince.json's notes say why); the
+# store has 576 train videos because on 144 instance discrimination never beat random init.
 SHAPES_SYNTH ?= --classes 12 --train-per-class 48 --test-per-class 8 --frames 32 --size 64
-# The recipes above at lr 0.03 and T 0.2 over 300 steps, with crops and flips only (the `crop`
+# The recipes above at lr 0.03 and T 0.2 over 600 steps, with crops and flips only (the `crop`
 # preset): with the papers' colour jitter and grey, or at lr 0.1, the loss stays at chance at this
 # scale (docs/methods.md, Toy-scale claims). The single-frame baseline takes VINCE's settings, one
 # frame per video and both views from it.
