@@ -7,7 +7,7 @@ Torch-free, so that method defaults and the CLI can use it without loading torch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -32,28 +32,14 @@ class InputRecipe:
         """The keywords with which `data.datasets.ClipDataset` and `TrainClipDataset` read clips this way.
 
         Fine-tuning trains on, and evaluation tests on, clips made exactly as the weights' recipe says;
-        both datasets take every field of it, so the list is written once, here.
+        both datasets take every field of it, so the keywords are the fields themselves.
         """
-        return {
-            "clip_len": self.clip_len,
-            "stride": self.stride,
-            "size": self.size,
-            "modality": self.modality,
-            "mean": self.mean,
-            "std": self.std,
-            "resize": self.resize,
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def to_dict(self) -> dict:
-        return {
-            "clip_len": self.clip_len,
-            "stride": self.stride,
-            "size": self.size,
-            "modality": self.modality,
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "resize": list(self.resize) if self.resize else None,
-        }
+        """The fields as a checkpoint stores them (JSON values: tuples as lists)."""
+        resize = list(self.resize) if self.resize else None
+        return {**self.clip_reading(), "mean": list(self.mean), "std": list(self.std), "resize": resize}
 
     @classmethod
     def from_dict(cls, data: dict) -> InputRecipe:
