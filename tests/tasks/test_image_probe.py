@@ -93,15 +93,60 @@ def test_probe_leaves_the_backbone_and_its_bn_statistics_untouched(image_store, 
     assert summary["sun397_top1"] >= 2 / 3  # three solid colours: separable even by a random net's features
 
 
-def test_mlp_head_trains_and_tests_again(image_store, tmp_path):
-    frames, _ = image_store
-    out = tmp_path / "mlp.pt"
-    config = _config(head="mlp", epochs=2)
-    trained = image_probe.image_probe(frames, out, dataset="sun397", backbone="tiny2d", config=config)
-    head = ckpt.load(out).head
+def _mlp_head(head):
     assert head["fc.0.weight"].shape == (16, 16) and head["fc.2.weight"].shape == (3, 16)
+
+
+def _norm_linear_head(head):
+    assert head["fc.0.running_var"].shape == (16,) and head["fc.1.weight"].shape == (3, 16)
+    assert not torch.equal(head["fc.0.running_mean"], torch.zeros(16))  # it learnt the features' statistics
+
+
+@pytest.mark.parametrize("name,check", [("mlp", _mlp_head), ("norm-linear", _norm_linear_head)])
+def test_other_heads_train_and_test_again(image_store, tmp_path, name, check):
+    frames, _ = image_store
+    out = tmp_path / f"{name}.pt"
+    config = _config(head=name, epochs=2)
+    trained = image_probe.image_probe(frames, out, dataset="sun397", backbone="tiny2d", config=config)
+    check(ckpt.load(out).head)
     again = image_probe.image_probe(frames, None, dataset="sun397", checkpoint=out, config=config, test_only=True)
     assert again.summary()["sun397_top1"] == trained.summary()["sun397_top1"]
+
+
+def _offset_features(seed: int, offset: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(90, 16)` features of 3 classes (a 0.3 step on one feature each, noise 0.1) on top of a common
+    offset rising to `offset` across the features, as pooled ReLU features share one; labels `(90,)`."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(90) % 3
+    signal = torch.randn(90, 16, generator=generator) * 0.1 + 0.3 * torch.nn.functional.one_hot(labels, 16)
+    return signal + torch.linspace(0, offset, 16), labels
+
+
+@pytest.mark.parametrize("offset", [10.0, 100.0])
+def test_norm_linear_head_fits_features_with_a_common_offset(offset):
+    """The same SGD fits held-out data under norm-linear and stays at chance under linear."""
+    from vidkit.tasks.classifier import make_head
+
+    (train, train_labels), (test, test_labels) = _offset_features(0, offset), _offset_features(1, offset)
+    accuracy = {}
+    for name in ("linear", "norm-linear"):
+        torch.manual_seed(0)
+        head = make_head(name, 16, 3)
+        optimizer = torch.optim.SGD(head.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(100):
+            for start in range(0, 90, 15):
+                loss = torch.nn.functional.cross_entropy(
+                    head(train[start : start + 15]), train_labels[start : start + 15]
+                )
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        head.eval()
+        with torch.no_grad():
+            logits = head(test)
+        accuracy[name] = float((logits.argmax(1) == test_labels).float().mean()) if logits.isfinite().all() else 0.0
+    assert accuracy["norm-linear"] > 0.9
+    assert accuracy["linear"] < 0.5
 
 
 def test_cli_sun397_from_official_split_files(image_store, runner, tmp_path):

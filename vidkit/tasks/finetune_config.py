@@ -45,7 +45,7 @@ class FinetuneConfig:
     schedule: str = "cosine"
     milestones: tuple[float, ...] = (0.5, 0.75)  # step: x0.1 at these fractions of the run
     optimizer: str = "sgd"  # sgd (momentum) | adam (VINCE's SUN397 probe)
-    head: str = "linear"  # linear | mlp (VINCE's second probe head, vince.md 6.3)
+    head: str = "linear"  # linear | mlp (VINCE's second probe head, vince.md 6.3) | norm-linear (MAE's probe)
     patience: int = 50  # plateau: epochs without a better validation loss before x0.1 (IIC)
     min_lr: float = 1e-5  # plateau: the rate never goes below this (IIC)
     dropout: float = 0.0

@@ -31,6 +31,7 @@ Probe = Enum("Probe", {name: name for name in probe_names()}, type=str)
 class Head(str, Enum):
     linear = "linear"
     mlp = "mlp"
+    norm_linear = "norm-linear"
 
 
 class Schedule(str, Enum):
@@ -69,7 +70,11 @@ def finetune(
         typer.Option(help="VINCE's end tasks on a frozen backbone, with the seed's settings as defaults (see below)."),
     ] = None,
     head: Annotated[
-        Head, typer.Option(help="linear; mlp: VINCE's second probe head (Linear, ReLU, Linear).")
+        Head,
+        typer.Option(
+            help="linear; mlp: VINCE's second probe head (Linear, ReLU, Linear); norm-linear: BatchNorm without "
+            "affine, then linear (MAE's probe: the frozen features standardised on the train set)."
+        ),
     ] = Head.linear,
     sun397_splits: Annotated[
         Optional[Path],
