@@ -21,6 +21,7 @@ from vidkit.cli.commands.extract_frames import extract_frames
 from vidkit.cli.commands.finetune import finetune
 from vidkit.cli.commands.import_checkpoint import import_checkpoint
 from vidkit.cli.commands.info import info
+from vidkit.cli.commands.linear_probe import linear_probe
 from vidkit.cli.commands.merge import merge
 from vidkit.cli.commands.pretrain import pretrain
 from vidkit.cli.commands.retrieve import retrieve
@@ -90,6 +91,7 @@ COMMANDS = (
     ("embed", embed, "Analyse"),
     ("build-index", build_index, "Analyse"),
     ("retrieve", retrieve, "Analyse"),
+    ("linear-probe", linear_probe, "Analyse"),
     ("tsne", tsne, "Analyse"),
 )
 for _name, _function, _panel in COMMANDS:
