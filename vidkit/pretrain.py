@@ -87,13 +87,22 @@ class PretrainConfig:
         return ckpt.InputRecipe(clip_len=self.clip_len, size=self.size, mean=d.mean, std=d.std, resize=resize)
 
 
+def loss_curve(losses: list[tuple[int, float]], points: int) -> list[tuple[int, float]]:
+    """At most `points` of the logged `(step, loss)` pairs, evenly spaced, the first and last included:
+    a run's loss curve short enough to print (a million-step run logs 100,000 pairs)."""
+    if len(losses) <= points:
+        return list(losses)
+    picks = sorted({round(i * (len(losses) - 1) / (points - 1)) for i in range(points)})
+    return [losses[i] for i in picks]
+
+
 @dataclass
 class PretrainResult:
     checkpoint: Path
     steps: int
     final_loss: float
     seconds: float
-    losses: list[tuple[int, float]]
+    losses: list[tuple[int, float]]  # every log_every steps of this process's run (since a resume)
 
     def summary(self) -> dict:
         return {
@@ -101,6 +110,7 @@ class PretrainResult:
             "steps": self.steps,
             "final_loss": self.final_loss,
             "seconds": round(self.seconds, 3),
+            "loss_curve": [[step, round(loss, 4)] for step, loss in loss_curve(self.losses, 21)],
         }
 
 

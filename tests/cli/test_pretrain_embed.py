@@ -71,6 +71,7 @@ def test_pipeline_pretrain_then_embed(runner, frames, tmp_path):
         and np.isfinite(summary["final_loss"])
         and summary["checkpoint"] == str(tmp_path / "tce.pt")
     )
+    assert summary["loss_curve"] == [[4, round(summary["final_loss"], 4)]]  # 4 steps log only the last
     saved = ckpt.load(tmp_path / "tce.pt")
     assert saved.method == "tce" and saved.input.size == 32 and saved.hparams["num_videos"] == 6  # train01 by default
 
@@ -262,3 +263,12 @@ def test_embed_flow_modalities(runner, synth_dir, tmp_path):
         assert result.exit_code == 0, result.stderr
         features = read_features(tmp_path / f"{modality}.h5")
         assert len(features) == 18 and features.config["modality"] == modality and np.isfinite(features.features).all()
+
+
+def test_loss_curve_keeps_first_and_last_evenly_spaced():
+    from vidkit.pretrain import loss_curve
+
+    losses = [(10 * i, float(i)) for i in range(101)]  # (step, loss) logged every 10 steps
+    curve = loss_curve(losses, 11)
+    assert [step for step, _ in curve] == [100 * i for i in range(11)]
+    assert loss_curve(losses[:5], 11) == losses[:5]

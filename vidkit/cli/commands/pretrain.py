@@ -155,10 +155,11 @@ def pretrain(
       on GPU). Each process takes its share of every epoch, memory-bank updates are gathered from all
       ranks, BatchNorm running statistics are averaged after each step, and only rank 0 writes.
       `--batch-size` is per process.
-    - **Logs**: a progress bar, the last losses on stderr, and TensorBoard scalars (loss, lr,
+    - **Logs**: a progress bar, the loss curve (11 logged points) on stderr, and TensorBoard scalars (loss, lr,
       samples/s) with `--tensorboard DIR`.
 
-    JSON: `{"checkpoint", "steps", "final_loss", "seconds"}`. Core: `vidkit.pretrain.pretrain`.
+    JSON: `{"checkpoint", "steps", "final_loss", "seconds", "loss_curve": [[step, loss], ...]}` (at most 21
+    logged points, evenly spaced). Core: `vidkit.pretrain.pretrain`.
     """
     from vidkit import pretrain as core
 
@@ -212,7 +213,7 @@ def pretrain(
             tensorboard_dir=tensorboard,
             progress=lambda step, total, loss_, rate: update(step, total, f"loss {loss_:.4f}  {rate:.1f} samples/s"),
         )
-    if result.losses:
-        console().print("loss: " + "  ".join(f"{s}:{v:.3f}" for s, v in result.losses[-5:]))
+    if result.losses:  # the loss curve at 11 points, first and last logged steps included
+        console().print("loss: " + "  ".join(f"{s}:{v:.3f}" for s, v in core.loss_curve(result.losses, 11)))
     text = f"{output}: {result.steps} steps, final loss {result.final_loss:.4f}, {result.seconds:.1f} s"
     report(result.summary(), as_json=as_json, text=text)
