@@ -55,6 +55,36 @@ def test_train_then_eval_round_trip(runner, sequences, tmp_path):
     assert again.exit_code == 2 and "exists" in again.output  # an existing tracker is not replaced silently
 
 
+def test_a_killed_training_resumes_to_the_same_tracker(runner, sequences, tmp_path, monkeypatch):
+    from vidkit import checkpoint as ckpt
+
+    def train(out, *extra):
+        args = ["track", "train", "--backbone", "tiny2d", str(sequences / "got10k"), "-o", str(out)]
+        return runner.invoke(app, [*args, "--epochs", "3", "--batch-size", "10", *TOY, *extra])
+
+    assert train(tmp_path / "whole.pt").exit_code == 0
+    real_save, calls = ckpt.save, []
+
+    def dying_save(*args, **kwargs):
+        real_save(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # killed after epoch 2 was saved
+
+    monkeypatch.setattr(ckpt, "save", dying_save)
+    assert train(tmp_path / "cut.pt").exit_code == 130
+    monkeypatch.setattr(ckpt, "save", real_save)
+    assert ckpt.load(tmp_path / "cut.pt").training["epoch"] == 2
+    assert train(tmp_path / "cut.pt").exit_code == 2  # an existing run is not overwritten without --resume
+    changed = train(tmp_path / "cut.pt", "--resume", "--lr", "0.1")
+    assert changed.exit_code == 2 and "train" in changed.output  # other options: refused, run kept
+    assert _json(train(tmp_path / "cut.pt", "--resume", "--json"))["steps"] == 15
+    whole, cut = ckpt.load(tmp_path / "whole.pt"), ckpt.load(tmp_path / "cut.pt")
+    assert cut.training["complete"] and all(torch.equal(whole.head[k], cut.head[k]) for k in whole.head)
+    finished = train(tmp_path / "cut.pt", "--resume")
+    assert finished.exit_code == 2 and "finished" in finished.output
+
+
 def test_the_static_baseline_and_bad_inputs(runner, sequences, tmp_path):
     static = _json(
         runner.invoke(app, ["track", "eval", "--static", str(sequences / "otb"), "-o", str(tmp_path / "s"), "--json"])

@@ -40,6 +40,9 @@ def train(
         ),
     ] = 255,
     pairs_per_sequence: Annotated[int, typer.Option(min=1, help="Pairs drawn per sequence per epoch (seed: 25).")] = 25,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the unfinished run in -o (same options) where it stopped.")
+    ] = False,
     force: ForceOpt = False,
     no_amp: Annotated[bool, typer.Option("--no-amp", help="Train in fp32 on CUDA too.")] = False,
     workers: LoaderWorkersOpt = 2,
@@ -61,6 +64,9 @@ def train(
     than 100 apart, context crops with +-5% stretch, Laplace centre shifts and independent flips;
     Adam, weight decay 0. `GOT10K_DIR` is a split folder with `list.txt` (or a root holding `train/`).
     Smaller `--exemplar-size` / `--instance-size` make toy runs fast on a CPU; they travel with the tracker.
+    Every epoch rewrites `-o` with the optimiser's state: `--resume` continues a killed run (same
+    options and backbone) to the result of an uninterrupted one; an existing `-o` is refused otherwise
+    unless `--force`.
 
     JSON: `{"checkpoint", "steps", "final_loss", "sequences", "pairs", "seconds"}`. Core: `vidkit.tasks.tracking.train.train`.
     """
@@ -85,6 +91,7 @@ def train(
             siamfc=siamfc,
             config=config,
             force=force,
+            resume=resume,
             progress=update,
         )
     text = (

@@ -6,14 +6,16 @@ It runs on the one engine (`engine.train.fit`) as every vidkit training does: th
 draws its randomness from `(seed, epoch, index)`, and the engine sets each step's rate.
 The tracker checkpoint is a `vidkit.ckpt/1` file: the backbone's weights under its own (torchvision)
 keys, the adapters as its `head`, method `siamfc`, and SiamFC's constants in `hparams`, so that
-`vidkit track eval` rebuilds the same tracker.
+`vidkit track eval` rebuilds the same tracker. It is written every epoch with the optimiser's state
+and the step, so `resume=True` continues a killed run to the result of an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -23,7 +25,7 @@ from vidkit import checkpoint as ckpt
 from vidkit.checkpoint.backbone import LoadedBackbone, load_backbone
 from vidkit.engine import train as engine
 from vidkit.engine.device import resolve_device
-from vidkit.errors import AnnotationError, CheckpointFormatError, UsageError
+from vidkit.errors import AnnotationError, CheckpointFormatError, UsageError, VidkitError
 from vidkit.io.outputs import claim_output
 from vidkit.io.tracking import Sequence, read_got10k
 from vidkit.tasks.tracking.backbone import SpatialBackbone
@@ -31,6 +33,7 @@ from vidkit.tasks.tracking.pairs import PairDataset
 from vidkit.tasks.tracking.siamfc import SiamFC, SiamFCConfig, SiamFCTask
 
 METHOD = "siamfc"
+log = logging.getLogger("vidkit")
 
 
 @dataclass
@@ -111,12 +114,15 @@ def train(
     siamfc: SiamFCConfig = SiamFCConfig(),
     config: TrackTrainConfig = TrackTrainConfig(),
     force: bool = False,
+    resume: bool = False,
     progress=None,
 ) -> TrackTrainResult:
-    """Train the adapters of a SiamFC tracker on `got10k`'s sequences; write the tracker to `out`.
+    """Train the adapters of a SiamFC tracker on `got10k`'s sequences; write the tracker to `out`
+    (`resume`: continue the unfinished run of the same options that `out` holds).
 
     Raises:
-        UsageError: bad options, or `out` is an input or exists (without `force`).
+        UsageError: bad options, `out` is an input or exists (without `force` or `resume`), or
+            `resume` finds another run's or a finished tracker there.
         AnnotationError: the sequences are missing or malformed.
         VidkitError: no usable pair, a bad checkpoint; TrainingDivergedError on a NaN loss.
     """
@@ -125,7 +131,8 @@ def train(
     if siamfc.instance_sz <= siamfc.exemplar_sz:
         raise UsageError("--instance-size must be larger than --exemplar-size")
     started = time.perf_counter()
-    with claim_output(out, inputs=[checkpoint, got10k], existing=lambda p: "an existing file", force=force) as out:
+    existing = (lambda p: None) if resume else (lambda p: "an existing file (--resume continues an unfinished run)")
+    with claim_output(out, inputs=[checkpoint, got10k], existing=existing, force=force) as out:
         sequences = training_sequences(got10k)
         device = resolve_device(config.device)
         model, loaded = build(checkpoint, backbone, siamfc, config.seed)
@@ -151,10 +158,19 @@ def train(
                 f"{config.batch_size}; lower --batch-size"
             )
         per_epoch = engine.steps_per_epoch(len(dataset), config.batch_size)
-        train_config = engine.epochs_config(config, per_epoch, workers=config.workers)
+        # A resumable checkpoint every epoch: a killed run loses at most one.
+        train_config = replace(
+            engine.epochs_config(config, per_epoch, workers=config.workers), checkpoint_every=per_epoch
+        )
         task = SiamFCTask(model)
         params = [p for p in task.parameters() if p.requires_grad]  # the adapters only
         optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        hparams = {"siamfc": siamfc.to_dict(), "train": _plain(asdict(config))}
+        position = engine.Position()
+        if resume and out.exists() and not force:
+            position = _restore(out, model, optimizer, hparams, loaded.source)
+        elif resume:
+            log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
 
         def save(module, optimizer_, position: engine.Position, final: bool) -> None:
             ckpt.save(
@@ -164,9 +180,16 @@ def train(
                     backbone=model.backbone.net.state_dict(),
                     input=recipe,
                     method=METHOD,
-                    hparams={"siamfc": siamfc.to_dict(), "train": _plain(asdict(config))},
+                    hparams=hparams,
                     head=model.head_state(),
-                    training={"complete": final, "step": position.step, "epoch": position.epoch, **loaded.source},
+                    training={
+                        "complete": final,
+                        "step": position.step,
+                        "epoch": position.epoch,
+                        "batch": position.batch,
+                        "optimizer": optimizer_.state_dict(),
+                        **loaded.source,
+                    },
                 ),
                 out,
             )
@@ -175,10 +198,41 @@ def train(
             if progress:
                 progress(step, total, f"epoch {min(step // per_epoch + 1, config.epochs)} loss {loss:.4f}")
 
-        result = engine.fit(task, dataset, train_config, device=device, save=save, optimizer=optimizer, progress=report)
+        result = engine.fit(
+            task,
+            dataset,
+            train_config,
+            device=device,
+            save=save,
+            optimizer=optimizer,
+            position=position,
+            progress=report,
+        )
     return TrackTrainResult(
         out, result.steps, result.final_loss, len(sequences), len(dataset), time.perf_counter() - started
     )
+
+
+def _restore(out: Path, model: SiamFC, optimizer, hparams: dict, source: dict) -> engine.Position:
+    """Load the unfinished run in `out` into `model`'s adapters and `optimizer`; where it stopped.
+
+    Raises:
+        UsageError: `out` is a finished tracker, or one trained with other options or another backbone.
+        VidkitError: `out` is not a tracker run at all.
+    """
+    saved = ckpt.load(out)
+    training = saved.training
+    if saved.method != METHOD or "optimizer" not in training:
+        raise VidkitError(f"{out} is not a resumable `track train` run; choose another -o, or --force to replace it")
+    if training.get("complete"):
+        raise UsageError(f"{out} is a finished tracker; nothing to resume (--force trains it again)")
+    mismatched = [key for key in hparams if saved.hparams.get(key) != hparams[key]]
+    mismatched += [key for key in source if training.get(key) != source[key]]
+    if mismatched:
+        raise UsageError(f"{out} was trained with other {', '.join(mismatched)} options; --resume needs the same ones")
+    ckpt.load_strict(_adapters(model), saved.head, what="SiamFC adapters")
+    optimizer.load_state_dict(training["optimizer"])
+    return engine.Position(training["step"], training["epoch"], training["batch"])
 
 
 def _plain(values: dict) -> dict:
