@@ -77,3 +77,17 @@ def synth_frames(synth_dir, tmp_path_factory) -> Path:
         annotations=load_annotations(synth_dir / "splits", "ucf101"),
     )
     return path
+
+
+def dying_after(save, calls: int):
+    """`save` that raises KeyboardInterrupt right after its `calls`-th write: a run killed once that
+    many checkpoints are on disk (the resume tests)."""
+    done = []
+
+    def dying(*args, **kwargs):
+        save(*args, **kwargs)
+        done.append(1)
+        if len(done) == calls:
+            raise KeyboardInterrupt
+
+    return dying

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from tests.conftest import dying_after
 from vidkit import checkpoint as ckpt
 from vidkit.cli.app import app
 from vidkit.errors import VidkitError
@@ -173,15 +174,8 @@ def test_killed_run_resumes_to_the_same_result(motion_frames, tmp_path, monkeypa
     config = _config(epochs=3)
     whole = finetuning.finetune(motion_frames, tmp_path / "whole.pt", backbone="tiny", config=config)
 
-    real_save, calls = finetuning._save, []
-
-    def dying_save(*args, **kwargs):
-        real_save(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # killed after epoch 2 was saved
-
-    monkeypatch.setattr(finetuning, "_save", dying_save)
+    real_save = finetuning._save
+    monkeypatch.setattr(finetuning, "_save", dying_after(real_save, 2))  # killed after epoch 2 was saved
     with pytest.raises(KeyboardInterrupt):
         finetuning.finetune(motion_frames, tmp_path / "cut.pt", backbone="tiny", config=config)
     monkeypatch.setattr(finetuning, "_save", real_save)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import dying_after
 from vidkit.cli.app import app
 from vidkit.io.synth_tracking import TrackingSynthConfig, make_tracking
 
@@ -63,15 +64,8 @@ def test_a_killed_training_resumes_to_the_same_tracker(runner, sequences, tmp_pa
         return runner.invoke(app, [*args, "--epochs", "3", "--batch-size", "10", *TOY, *extra])
 
     assert train(tmp_path / "whole.pt").exit_code == 0
-    real_save, calls = ckpt.save, []
-
-    def dying_save(*args, **kwargs):
-        real_save(*args, **kwargs)
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # killed after epoch 2 was saved
-
-    monkeypatch.setattr(ckpt, "save", dying_save)
+    real_save = ckpt.save
+    monkeypatch.setattr(ckpt, "save", dying_after(real_save, 2))  # killed after epoch 2 was saved
     assert train(tmp_path / "cut.pt").exit_code == 130
     monkeypatch.setattr(ckpt, "save", real_save)
     assert ckpt.load(tmp_path / "cut.pt").training["epoch"] == 2
