@@ -169,7 +169,7 @@ def train(
         position = engine.Position()
         if resume and out.exists() and not force:
             position = _restore(out, model, optimizer, hparams, loaded.source)
-        elif resume:
+        elif resume and not out.exists():
             log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
 
         def save(module, optimizer_, position: engine.Position, final: bool) -> None:
@@ -226,13 +226,18 @@ def _restore(out: Path, model: SiamFC, optimizer, hparams: dict, source: dict) -
         raise VidkitError(f"{out} is not a resumable `track train` run; choose another -o, or --force to replace it")
     if training.get("complete"):
         raise UsageError(f"{out} is a finished tracker; nothing to resume (--force trains it again)")
-    mismatched = [key for key in hparams if saved.hparams.get(key) != hparams[key]]
+    mismatched = [key for key in hparams if _run_options(saved.hparams.get(key)) != _run_options(hparams[key])]
     mismatched += [key for key in source if training.get(key) != source[key]]
     if mismatched:
         raise UsageError(f"{out} was trained with other {', '.join(mismatched)} options; --resume needs the same ones")
     ckpt.load_strict(_adapters(model), saved.head, what="SiamFC adapters")
     optimizer.load_state_dict(training["optimizer"])
     return engine.Position(training["step"], training["epoch"], training["batch"])
+
+
+def _run_options(values: dict | None) -> dict | None:
+    """What a resumed run must share with the saved one: all options but where and how it loads."""
+    return values and {k: v for k, v in values.items() if k not in ("workers", "device")}
 
 
 def _plain(values: dict) -> dict:
