@@ -4,7 +4,7 @@
 
 The seed (vince.md 6.3) ran the frozen backbone on the 10 frames of every clip in every epoch.
 vidkit embeds every frame once (`embed --per-frame`) and trains the LSTM on the stored vectors
-(`vidkit.tasks.lstm_probe`). Both train through `engine.train.fit` on the same videos with the
+(`vidkit.tasks.lstm_sequences`). Both train through `engine.train.fit` on the same videos with the
 same LSTM, so the difference is the backbone's forward passes. Measured on a synth frame store
 with a resnet18: one epoch each way, and the one-off embedding pass; the ratio is the seed's time
 for `--epochs` epochs over ours (the embedding plus `--epochs` cached epochs). Target: >= 3x.
@@ -35,7 +35,7 @@ from vidkit.io import synth
 from vidkit.io.features import read_features
 from vidkit.io.frame_store import FrameStore, StoreConfig
 from vidkit.models import create_backbone
-from vidkit.tasks import lstm_probe
+from vidkit.tasks import lstm_sequences
 from vidkit.tasks.frame_features import FrameSequences
 
 CLIP = 10
@@ -62,7 +62,7 @@ class SeedClips(Dataset):
 class SeedProbe(nn.Module):
     """Frozen backbone on every frame of the batch, then the LSTM probe (the seed's forward)."""
 
-    def __init__(self, backbone: nn.Module, probe: lstm_probe.LstmProbe):
+    def __init__(self, backbone: nn.Module, probe: lstm_sequences.LstmProbe):
         super().__init__()
         self.backbone, self.probe = backbone.eval().requires_grad_(False), probe
 
@@ -122,13 +122,13 @@ def main(args) -> None:
         embed_seconds = time.perf_counter() - started
         sequences = FrameSequences.from_store(read_features(work / "features.h5"))
         videos = np.arange(len(labels))
-        cached = lstm_probe.TrainSequences(
+        cached = lstm_sequences.TrainSequences(
             sequences, videos, labels, np.ones(len(videos), dtype=np.int64), clip_len=CLIP, seed=0
         )
         torch.manual_seed(0)
-        probe = lstm_probe.LstmProbe(sequences.dim, 8)
-        cached_epoch = timed_epoch(lstm_probe.SequenceTask(probe), cached, device, args.batch_size)
-        seed_module = SeedProbe(create_backbone("resnet18"), lstm_probe.LstmProbe(sequences.dim, 8))
+        probe = lstm_sequences.LstmProbe(sequences.dim, 8)
+        cached_epoch = timed_epoch(lstm_sequences.SequenceTask(probe), cached, device, args.batch_size)
+        seed_module = SeedProbe(create_backbone("resnet18"), lstm_sequences.LstmProbe(sequences.dim, 8))
         seed_epoch = timed_epoch(seed_module, SeedClips(store, labels, args.size), device, args.batch_size)
     ours = embed_seconds + args.epochs * cached_epoch
     theirs = args.epochs * seed_epoch

@@ -10,19 +10,21 @@ from sklearn.linear_model import LogisticRegression
 
 from vidkit import checkpoint as ckpt
 from vidkit.io.features import FeatureStore
-from vidkit.tasks import lstm_probe
+from vidkit.tasks import lstm_sequences
 from vidkit.tasks.frame_features import FrameSequences
 
 
 def test_probe_maps_sequences_to_logits():
-    model = lstm_probe.LstmProbe(dim=6, num_classes=4)
+    model = lstm_sequences.LstmProbe(dim=6, num_classes=4)
     assert model.lstm.hidden_size == 512 and model.lstm.num_layers == 1 and model.lstm.batch_first
     assert model(torch.randn(3, 10, 6)).shape == (3, 4)
 
 
 def test_frame_steps_follow_the_videos_fps():
-    np.testing.assert_array_equal(lstm_probe.frame_steps(np.array([30.0, 10.0, 25.0, 4.0]), 10.0, None), [3, 1, 2, 1])
-    np.testing.assert_array_equal(lstm_probe.frame_steps(np.array([30.0, 10.0]), 10.0, 4), [4, 4])
+    np.testing.assert_array_equal(
+        lstm_sequences.frame_steps(np.array([30.0, 10.0, 25.0, 4.0]), 10.0, None), [3, 1, 2, 1]
+    )
+    np.testing.assert_array_equal(lstm_sequences.frame_steps(np.array([30.0, 10.0]), 10.0, 4), [4, 4])
 
 
 def _ordered_sequences(videos_per_class=16, frames=20, seed=0):
@@ -55,7 +57,7 @@ def _ordered_sequences(videos_per_class=16, frames=20, seed=0):
 def test_lstm_learns_order_that_a_mean_pooled_probe_cannot_see():
     sequences, videos, labels, _ = _ordered_sequences()
     train, test = videos[:24], videos[24:]
-    config = lstm_probe.LstmProbeConfig(
+    config = lstm_sequences.LstmProbeConfig(
         clip_len=10,
         stride=1,
         hidden=32,
@@ -67,12 +69,12 @@ def test_lstm_learns_order_that_a_mean_pooled_probe_cannot_see():
         amp=False,
     )
     steps = np.ones(len(videos), dtype=np.int64)
-    model = lstm_probe.train_probe(sequences, (train, labels[train], steps[train]), 2, config, torch.device("cpu"))
-    scores = lstm_probe.score(model, sequences, test, labels[test], steps[test], config, torch.device("cpu"))
+    model = lstm_sequences.train_probe(sequences, (train, labels[train], steps[train]), 2, config, torch.device("cpu"))
+    scores = lstm_sequences.score(model, sequences, test, labels[test], steps[test], config, torch.device("cpu"))
     assert scores.clip_top1 == 1.0 and scores.top1 == 1.0 and scores.videos == len(test)
 
     def mean_pooled(vids):  # each video's test clips, averaged over time
-        items = lstm_probe.test_items(sequences, vids, steps[vids], config.clip_len, config.test_clips)
+        items = lstm_sequences.test_items(sequences, vids, steps[vids], config.clip_len, config.test_clips)
         return np.stack([sequences.sequence(v, s, config.clip_len, k).mean(0) for v, s, k in items])
 
     pooled = LogisticRegression().fit(mean_pooled(train), np.repeat(labels[train], config.test_clips))
@@ -110,3 +112,34 @@ def test_cli_round_trip_reuses_the_feature_cache(synth_frames, runner, tmp_path)
     assert again.exit_code == 0, again.output
     assert cache.stat().st_mtime_ns == made  # the per-frame features were read back, not recomputed
     assert json.loads(again.stdout)["kinetics_top1"] == summary["kinetics_top1"]
+    tested = runner.invoke(app, ["finetune", str(out), str(synth_frames), "--probe", "kinetics-lstm", "--test-only"])
+    assert tested.exit_code == 0, tested.output
+    assert f"video top-1 {summary['kinetics_video_top1'] * 100:.2f}%" in tested.stdout
+    assert cache.stat().st_mtime_ns == made  # test-only found the probe's feature cache too
+
+
+def test_a_killed_probe_resumes_to_the_same_result(synth_frames, runner, tmp_path, monkeypatch):
+    from tests.conftest import dying_after
+    from vidkit.cli.app import app
+
+    def probe(out, *extra):
+        args = ["finetune", str(synth_frames), "--backbone", "tiny2d", "--probe", "kinetics-lstm", "-o", str(out)]
+        args += ["--epochs", "3", "--batch-size", "4", "--size", "32", "--workers", "0", "--device", "cpu"]
+        args += ["--features", str(tmp_path / "features.h5"), *extra]
+        return runner.invoke(app, args)
+
+    whole = probe(tmp_path / "whole.pt", "--json")
+    assert whole.exit_code == 0, whole.output
+    real_save = ckpt.save
+    monkeypatch.setattr(ckpt, "save", dying_after(real_save, 2))  # killed after epoch 2 was saved
+    assert probe(tmp_path / "cut.pt").exit_code == 130
+    monkeypatch.setattr(ckpt, "save", real_save)
+    assert ckpt.load(tmp_path / "cut.pt").training["epoch"] == 2
+    assert probe(tmp_path / "cut.pt").exit_code == 2  # not overwritten without --resume
+    changed = probe(tmp_path / "cut.pt", "--resume", "--lr", "0.1")
+    assert changed.exit_code == 2 and "lr" in changed.output
+    resumed = probe(tmp_path / "cut.pt", "--resume", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["kinetics_top1"] == json.loads(whole.stdout)["kinetics_top1"]
+    a, b = ckpt.load(tmp_path / "whole.pt"), ckpt.load(tmp_path / "cut.pt")
+    assert b.training["complete"] and all(torch.equal(a.head[k], b.head[k]) for k in a.head)

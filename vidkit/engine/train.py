@@ -104,6 +104,17 @@ SaveFn = Callable[[nn.Module, torch.optim.Optimizer, Position, bool], None]
 ProgressFn = Callable[[int, int, float, float], None]  # step, total, loss, samples/s
 
 
+def epoch_progress(progress: Callable[[int, int, str], None] | None, per_epoch: int, epochs: int) -> ProgressFn:
+    """`fit`'s progress callback for a run counted in epochs (fine-tuning and the end tasks): it hands
+    `progress(step, total, "epoch E loss L")` on, or does nothing without one."""
+
+    def report(step: int, total: int, loss: float, rate: float) -> None:
+        if progress:
+            progress(step, total, f"epoch {min(step // per_epoch + 1, epochs)} loss {loss:.3f}")
+
+    return report
+
+
 def make_optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.SGD:
     """SGD over the parameters that train (a frozen backbone's are left out); those named by the
     module's optional `no_weight_decay()` (timm's convention) go in a second group without decay."""

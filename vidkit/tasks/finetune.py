@@ -305,10 +305,6 @@ def train_classifier(
             {"complete": False, "epoch": position_.epoch, "optimizer": optimizer_.state_dict(), **hooks.state()},
         )
 
-    def report(step: int, total: int, loss: float, rate: float) -> None:
-        if progress:
-            progress(step, total, f"epoch {min(step // per_epoch + 1, config.epochs)} loss {loss:.3f}")
-
     if position.step < train_config.steps:
         engine.fit(
             task,
@@ -319,7 +315,7 @@ def train_classifier(
             optimizer=optimizer,
             position=position,
             hooks=hooks,
-            progress=report,
+            progress=engine.epoch_progress(progress, per_epoch, config.epochs),
         )
     if hooks.best["state"] is not None:
         model.load_state_dict(hooks.best["state"])

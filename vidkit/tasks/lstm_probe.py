@@ -9,7 +9,10 @@ Here the frozen features are computed once (`frame_features`), which makes an ep
 small vectors instead of images. NOTE (docs/probes.md): so the seed's per-clip random crop (RRC
 0.5-1) is not applied; the frames are centre crops. Testing scores `test_clips` evenly spaced
 clips per video: their mean top-1 is the seed's clip top-1 (its one random clip per video, in
-expectation), and the mean of their logits gives a video-level accuracy as well.
+expectation), and the mean of their logits gives a video-level accuracy as well. The model, its
+clip datasets, training and scoring are `tasks.lstm_sequences`; this module runs them as a probe:
+the feature cache, the checkpoint (rewritten every epoch, so `resume` continues a killed run), and
+`test_probe`, which scores a finished probe again.
 
 [0] VINCE, Gordon et al., 2020, arXiv:2003.07990, section 4.3 and the seed's EndTaskKinetics400Solver.
 """
@@ -23,195 +26,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
-from torch.utils.data import Dataset
 
 from vidkit import checkpoint as ckpt
-from vidkit.checkpoint.backbone import load_backbone
-from vidkit.data import sampling
-from vidkit.data.datasets import sample_rng
-from vidkit.engine import inference
+from vidkit.checkpoint.backbone import LoadedBackbone, load_backbone
 from vidkit.engine import train as engine
 from vidkit.engine.device import resolve_device
-from vidkit.engine.train import StepOutput
-from vidkit.errors import UsageError, VidkitError
+from vidkit.errors import CheckpointFormatError, UsageError, VidkitError
 from vidkit.io.frame_store import FrameStore
 from vidkit.io.outputs import claim_output
-from vidkit.tasks.evaluation import labelled_videos, topk
+from vidkit.tasks.evaluation import labelled_videos
 from vidkit.tasks.frame_features import FrameSequences, cached_frame_features
+from vidkit.tasks.lstm_sequences import LstmProbe, LstmProbeConfig, SequenceScores, frame_steps, score, train_probe
 
 log = logging.getLogger("vidkit")
-
-
-@dataclass
-class LstmProbeConfig:
-    """The seed's settings (vince.md 6.3)."""
-
-    train_split: str = "train01"
-    test_split: str = "test01"
-    clip_len: int = 10  # frames per clip
-    fps: float = 10.0  # the clip's frame rate; the frame step is round(video fps / fps)
-    stride: int | None = None  # an explicit frame step instead
-    hidden: int = 512
-    epochs: int = 40
-    batch_size: int = 64
-    lr: float = 0.01
-    weight_decay: float = 0.0
-    milestones: tuple[float, ...] = (0.25, 0.5, 0.75)  # epochs 10, 20, 30 of 40
-    test_clips: int = 10
-    size: int | None = None  # None: the checkpoint's
-    workers: int = 2
-    device: str = "auto"
-    seed: int = 0
-    amp: bool = True
-
-
-class LstmProbe(nn.Module):
-    """A one-layer LSTM over per-frame features; its last hidden state through one linear layer."""
-
-    def __init__(self, dim: int, num_classes: int, hidden: int = 512):
-        super().__init__()
-        self.lstm = nn.LSTM(dim, hidden, num_layers=1, batch_first=True)
-        self.fc = nn.Linear(hidden, num_classes)
-
-    def forward(self, sequences: torch.Tensor) -> torch.Tensor:  # (B, T, D) -> (B, classes)
-        _, (hidden, _) = self.lstm(sequences.float())  # hidden: (1, B, H)
-        return self.fc(hidden[-1])
-
-
-class SequenceTask(nn.Module):
-    """Cross-entropy on `{"features", "label"}` batches, in the engine's protocol."""
-
-    def __init__(self, model: LstmProbe):
-        super().__init__()
-        self.model = model
-
-    def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
-        logits = self.model(batch["features"]).float()  # (B, classes)
-        loss = F.cross_entropy(logits, batch["label"])
-        hits = (logits.argmax(1) == batch["label"]).sum()
-        return StepOutput(loss, {"hits": hits.detach(), "seen": torch.tensor(len(logits))})
-
-    def on_step_end(self, progress: float) -> None:
-        pass
-
-
-class TrainSequences(Dataset):
-    """Item `(index, epoch)`: `clip_len` frames of `videos[index]`, `steps[index]` apart, at a random start."""
-
-    def __init__(self, sequences: FrameSequences, videos, labels, steps, *, clip_len: int, seed: int):
-        self.sequences, self.videos, self.labels, self.steps = sequences, videos, labels, steps
-        self.clip_len, self.seed = clip_len, seed
-
-    def __len__(self) -> int:
-        return len(self.videos)
-
-    def __getitem__(self, item: tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, epoch = item
-        video, step = int(self.videos[index]), int(self.steps[index])
-        span = (self.clip_len - 1) * step + 1
-        start = sampling.random_start(self.sequences.length(video), span, sample_rng(self.seed, epoch, index))
-        features = self.sequences.sequence(video, start, self.clip_len, step)  # (T, D)
-        return {"features": torch.from_numpy(features), "label": torch.tensor(int(self.labels[index]))}
-
-
-class EvalSequences(Dataset):
-    """Fixed `(video, start, step)` clips, for testing."""
-
-    def __init__(self, sequences: FrameSequences, items: np.ndarray, clip_len: int):
-        self.sequences, self.items, self.clip_len = sequences, items, clip_len
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        video, start, step = (int(v) for v in self.items[i])
-        return torch.from_numpy(self.sequences.sequence(video, start, self.clip_len, step))
-
-
-def frame_steps(fps: np.ndarray, target: float, stride: int | None) -> np.ndarray:
-    """Frame step per video that gives `target` fps (at least 1), or `stride` everywhere."""
-    if stride is not None:
-        return np.full(len(fps), stride, dtype=np.int64)
-    return np.maximum(np.round(np.asarray(fps, dtype=np.float64) / target), 1).astype(np.int64)
-
-
-def test_items(sequences: FrameSequences, videos, steps, clip_len: int, clips: int) -> np.ndarray:
-    """`(videos * clips, 3)` rows of `(video, start, step)`: evenly spaced clips of each video."""
-    rows = []
-    for video, step in zip(videos, steps):
-        span = (clip_len - 1) * int(step) + 1
-        for start in sampling.evenly_spaced_starts(sequences.length(int(video)), span, clips):
-            rows.append((int(video), int(start), int(step)))
-    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
-
-
-@dataclass
-class SequenceScores:
-    clip_top1: float
-    clip_top5: float
-    top1: float  # video level: logits averaged over the clips
-    top5: float
-    videos: int
-
-
-def score(model: LstmProbe, sequences, videos, labels, steps, config: LstmProbeConfig, device) -> SequenceScores:
-    """Clip- and video-level accuracy over `config.test_clips` evenly spaced clips per video."""
-    items = test_items(sequences, videos, steps, config.clip_len, config.test_clips)
-    model.eval()
-    logits = inference.run(
-        model,
-        inference.loader(EvalSequences(sequences, items, config.clip_len), batch_size=256, workers=0, device=device),
-        device=device,
-        width=model.fc.out_features,
-    )  # (videos * clips, classes)
-    per_video = logits.reshape(len(videos), config.test_clips, -1).mean(axis=1)
-    clip_labels = np.repeat(labels, config.test_clips)
-    return SequenceScores(
-        topk(logits, clip_labels, 1),
-        topk(logits, clip_labels, 5),
-        topk(per_video, labels, 1),
-        topk(per_video, labels, 5),
-        len(videos),
-    )
-
-
-def train_probe(
-    sequences: FrameSequences,
-    train: tuple[np.ndarray, np.ndarray, np.ndarray],
-    num_classes: int,
-    config: LstmProbeConfig,
-    device: torch.device,
-    save=None,
-    progress=None,
-) -> LstmProbe:
-    """Train an `LstmProbe` on `(videos, labels, steps)` through the one engine; returns it in eval mode."""
-    videos, labels, steps = train
-    torch.manual_seed(config.seed)
-    model = LstmProbe(sequences.dim, num_classes, config.hidden)
-    dataset = TrainSequences(sequences, videos, labels, steps, clip_len=config.clip_len, seed=config.seed)
-    per_epoch = engine.steps_per_epoch(len(dataset), config.batch_size, drop_last=False)
-    # workers=0: the batches are rows of an in-memory array
-    train_config = engine.epochs_config(config, per_epoch, workers=0, drop_last=False)
-    task = SequenceTask(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-
-    def report(step: int, total: int, loss: float, rate: float) -> None:
-        if progress:
-            progress(step, total, f"epoch {min(step // per_epoch + 1, config.epochs)} loss {loss:.3f}")
-
-    engine.fit(
-        task,
-        dataset,
-        train_config,
-        device=device,
-        save=save or (lambda *_: None),
-        optimizer=optimizer,
-        progress=report,
-    )
-    return model.eval()
+METHOD = "lstm-probe"
 
 
 @dataclass
@@ -248,15 +76,18 @@ def lstm_probe(
     config: LstmProbeConfig = LstmProbeConfig(),
     features: Path | None = None,
     force: bool = False,
+    resume: bool = False,
     progress=None,
 ) -> LstmProbeResult:
     """Train the LSTM probe on the train split's per-frame features, test it; write the checkpoint `out`.
 
     The per-frame features go to `features` (default `OUT.features.h5`) and are reused by a later
-    run with the same frame store, backbone and size.
+    run with the same frame store, backbone and size. `out` is rewritten after every epoch;
+    `resume` continues the unfinished run of the same options that it holds.
 
     Raises:
-        UsageError: `out` is an input or exists (without `force`), or a non-finite `lr`.
+        UsageError: `out` is an input or exists (without `force` or `resume`), a non-finite `lr`, or
+            `resume` finds another run's or a finished probe there.
         VidkitError: bad options, store, splits or checkpoint; TrainingDivergedError on a NaN loss.
     """
     if not math.isfinite(config.lr):
@@ -264,12 +95,30 @@ def lstm_probe(
     if config.clip_len < 1 or config.epochs < 1 or config.test_clips < 1 or config.fps <= 0:
         raise VidkitError("--clip-len, --epochs and --test-clips must be at least 1, the clip fps positive")
     features = features or out.with_name(out.stem + ".features.h5")
-    with claim_output(out, inputs=[frames, checkpoint, features], existing=ckpt.describe, force=force):
-        return _lstm_probe(frames, out, checkpoint, backbone, config, features, progress)
+    existing = (lambda p: None) if resume else ckpt.describe
+    with claim_output(out, inputs=[frames, checkpoint, features], existing=existing, force=force):
+        restore = None
+        if resume and out.exists() and not force:
+            restore = ckpt.load(out)
+        elif resume:
+            log.warning("%s does not exist yet: nothing to resume, starting a new run", out)
+        return _lstm_probe(frames, out, checkpoint, backbone, config, features, progress, restore)
 
 
-def _lstm_probe(frames, out, checkpoint, backbone, config: LstmProbeConfig, features: Path, progress):
-    started = time.perf_counter()
+@dataclass
+class _Prepared:
+    """What training and testing share: the store's splits, the cached features, the backbone."""
+
+    store: FrameStore
+    train: tuple[np.ndarray, np.ndarray, np.ndarray]  # videos, labels, frame steps
+    test: tuple[np.ndarray, np.ndarray, np.ndarray]
+    sequences: FrameSequences
+    loaded: LoadedBackbone
+    size: int
+    num_classes: int
+
+
+def _prepare(frames, checkpoint, backbone, config: LstmProbeConfig, features: Path) -> _Prepared:
     store = FrameStore(frames)
     train_videos, train_labels = labelled_videos(store, config.train_split)
     test_videos, test_labels = labelled_videos(store, config.test_split)
@@ -294,7 +143,44 @@ def _lstm_probe(frames, out, checkpoint, backbone, config: LstmProbeConfig, feat
     train_steps = frame_steps(fps[train_videos], config.fps, config.stride)
     test_steps = frame_steps(fps[test_videos], config.fps, config.stride)
     num_classes = max(len(store.classes), int(max(train_labels.max(), test_labels.max())) + 1)
+    return _Prepared(
+        store,
+        (train_videos, train_labels, train_steps),
+        (test_videos, test_labels, test_steps),
+        sequences,
+        loaded,
+        size,
+        num_classes,
+    )
+
+
+def _resumable(saved: ckpt.Checkpoint, out: Path, hparams: dict, source: dict) -> dict:
+    """The state `train_probe` continues from, after checking `saved` is this run's unfinished probe.
+
+    Raises:
+        UsageError: a finished probe, or one of other options or another backbone.
+        VidkitError: not an LSTM probe run.
+    """
+    training = saved.training
+    if saved.method != METHOD or "optimizer" not in training:
+        raise VidkitError(f"{out} is not a resumable kinetics-lstm run; choose another -o, or --force to replace it")
+    if training.get("complete"):
+        raise UsageError(f"{out} is a finished probe; nothing to resume (--force trains it again)")
+    ignored = ("workers", "device")  # where and how it loads may change
+    changed = sorted(k for k in hparams if k not in ignored and saved.hparams.get(k) != hparams[k])
+    if training.get("source") != source:
+        changed.append("backbone")
+    if changed:
+        raise UsageError(f"{out} was trained with other {', '.join(changed)}; --resume needs the same options")
+    return {"head": saved.head, **{k: training[k] for k in ("optimizer", "step", "epoch", "batch")}}
+
+
+def _lstm_probe(frames, out, checkpoint, backbone, config: LstmProbeConfig, features: Path, progress, restore=None):
+    started = time.perf_counter()
+    prepared = _prepare(frames, checkpoint, backbone, config, features)
+    loaded, size = prepared.loaded, prepared.size
     device = resolve_device(config.device)
+    hparams = {**asdict(config), "milestones": list(config.milestones)}
 
     def write(model: LstmProbe, training: dict) -> None:
         ckpt.save(
@@ -305,51 +191,87 @@ def _lstm_probe(frames, out, checkpoint, backbone, config: LstmProbeConfig, feat
                 input=ckpt.InputRecipe(
                     clip_len=1, stride=1, size=size, modality="rgb", mean=loaded.recipe.mean, std=loaded.recipe.std
                 ),
-                method="lstm-probe",
-                hparams={**asdict(config), "milestones": list(config.milestones)},
+                method=METHOD,
+                hparams=hparams,
                 head={k: v.detach().cpu() for k, v in model.state_dict().items()},
-                training=training,
+                training={"source": loaded.source, "features": str(features), **training},
             ),
             out,
         )
 
+    def save(task, optimizer, position: engine.Position, final: bool) -> None:
+        where = {"step": position.step, "epoch": position.epoch, "batch": position.batch}
+        write(task.model, {"complete": False, "optimizer": optimizer.state_dict(), **where})
+
     model = train_probe(
-        sequences,
-        (train_videos, train_labels, train_steps),
-        num_classes,
+        prepared.sequences,
+        prepared.train,
+        prepared.num_classes,
         config,
         device,
-        save=lambda module, *_: write(module.model, {"complete": False, "source": loaded.source}),
+        save=save,
         progress=progress,
+        restore=None if restore is None else _resumable(restore, out, hparams, loaded.source),
     )
-    scores = score(model, sequences, test_videos, test_labels, test_steps, config, device)
+    scores = score(model, prepared.sequences, *prepared.test, config, device)
     seconds = time.perf_counter() - started
     write(
         model,
-        {
-            "complete": True,
-            "source": loaded.source,
-            "features": str(features),
-            "classes": list(store.classes),
-            "test": asdict(scores),
-            "seconds": seconds,
-        },
+        {"complete": True, "classes": list(prepared.store.classes), "test": asdict(scores), "seconds": seconds},
     )
     return LstmProbeResult(out, features, scores, config.epochs, seconds)
+
+
+def test_probe(frames: Path, probe: Path, features: Path | None = None) -> LstmProbeResult:
+    """Score a finished probe written by `lstm_probe` on `frames`' test split again (nothing is written).
+
+    The per-frame features come from `features`, else the cache the probe was trained with (made
+    again when it no longer fits).
+
+    Raises:
+        CheckpointFormatError, VidkitError: `probe` is not a finished LSTM probe, or its head does not
+            fit the features.
+    """
+    started = time.perf_counter()
+    saved = ckpt.load(probe)
+    if saved.method != METHOD or not saved.training.get("complete"):
+        raise CheckpointFormatError(
+            f"{probe} is not a finished kinetics-lstm probe; train one with --probe kinetics-lstm"
+        )
+    config = LstmProbeConfig(**{**saved.hparams, "milestones": tuple(saved.hparams["milestones"])})
+    features = features or Path(saved.training.get("features") or probe.with_name(probe.stem + ".features.h5"))
+    # The cache is keyed by what made the features: the trained-on checkpoint (or random-init name)
+    # finds it again; a checkpoint moved since falls back to the probe's own copy of the backbone.
+    source = saved.training.get("source") or {}
+    trained_on = Path(source["checkpoint"]) if source.get("checkpoint") else None
+    if trained_on is not None and trained_on.is_file():
+        prepared = _prepare(frames, trained_on, None, config, features)
+    elif trained_on is None and source.get("backbone"):
+        prepared = _prepare(frames, None, source["backbone"], config, features)
+    else:
+        prepared = _prepare(frames, probe, None, config, features)
+    model = LstmProbe(prepared.sequences.dim, len(saved.head["fc.bias"]), config.hidden)
+    ckpt.load_strict(model, saved.head, what="LSTM probe")
+    scores = score(model, prepared.sequences, *prepared.test, config, resolve_device(config.device))
+    return LstmProbeResult(probe, features, scores, config.epochs, time.perf_counter() - started)
 
 
 def run(request) -> tuple[dict, str]:
     """`finetune --probe kinetics-lstm` (`tasks.probes.ProbeRequest`): the options given on the
     command line override the seed's settings (`LstmProbeConfig`'s defaults).
 
+    `--test-only` scores the probe given as the checkpoint again; `--resume` continues a killed run.
+
     Raises:
-        UsageError: an option of the image probes, or `--test-only` / `--resume` (it trains in one go).
+        UsageError: an option of the image probes.
     """
     config = request.config
     if config.head != "linear" or request.sun397_splits is not None:
         raise UsageError("--head and --sun397-splits go with the image probes")
-    if request.test_only or request.resume:
-        raise UsageError("--probe kinetics-lstm trains in one go (its features are cached): no --test-only or --resume")
+    if request.test_only:
+        if request.checkpoint is None:
+            raise UsageError("--test-only needs the probe checkpoint as CHECKPOINT")
+        return _report(test_probe(request.frames, request.checkpoint, request.features))
     fields = ("train_split", "test_split", "clip_len", "stride", "epochs", "batch_size", "lr", "weight_decay")
     lstm_config = LstmProbeConfig(
         **{f: getattr(config, f) for f in (*fields, "test_clips", "size") if f in request.given},
@@ -366,8 +288,13 @@ def run(request) -> tuple[dict, str]:
         config=lstm_config,
         features=request.features,
         force=request.force,
+        resume=request.resume,
         progress=request.progress,
     )
+    return _report(result)
+
+
+def _report(result: LstmProbeResult) -> tuple[dict, str]:
     s = result.scores
     return (
         result.summary(),

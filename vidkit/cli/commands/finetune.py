@@ -181,7 +181,8 @@ def finetune(
       reads SUN397's official lists instead of the store's splits. `kinetics-lstm` embeds every frame
       once into `--features` and trains a 512-unit LSTM on `--clip-len 10` frames at 10 fps (`--stride`
       sets the frame step) with Adam lr 0.01, x0.1 at 10/20/30 of 40 epochs, batch 64; it reports clip
-      top-1 (the seed's) and video top-1 over `--test-clips` clips.
+      top-1 (the seed's) and video top-1 over `--test-clips` clips; `--resume` and `--test-only` (with
+      the probe as CHECKPOINT) work as for fine-tuning.
 
     JSON: `{"checkpoint", "test_top1", "test_top5", "test_videos", "clip_top1", "clip_top5",
     "val_top1", "best_epoch", "epochs", "confusion", "seconds"}`; `--probe imagenet|sun397` adds

@@ -194,10 +194,6 @@ def train(
                 out,
             )
 
-        def report(step: int, total: int, loss: float, rate: float) -> None:
-            if progress:
-                progress(step, total, f"epoch {min(step // per_epoch + 1, config.epochs)} loss {loss:.4f}")
-
         result = engine.fit(
             task,
             dataset,
@@ -206,7 +202,7 @@ def train(
             save=save,
             optimizer=optimizer,
             position=position,
-            progress=report,
+            progress=engine.epoch_progress(progress, per_epoch, config.epochs),
         )
     return TrackTrainResult(
         out, result.steps, result.final_loss, len(sequences), len(dataset), time.perf_counter() - started
