@@ -143,3 +143,5 @@ def test_a_killed_probe_resumes_to_the_same_result(synth_frames, runner, tmp_pat
     assert json.loads(resumed.stdout)["kinetics_top1"] == json.loads(whole.stdout)["kinetics_top1"]
     a, b = ckpt.load(tmp_path / "whole.pt"), ckpt.load(tmp_path / "cut.pt")
     assert b.training["complete"] and all(torch.equal(a.head[k], b.head[k]) for k in a.head)
+    finished = probe(tmp_path / "cut.pt", "--resume")
+    assert finished.exit_code == 2 and "finished" in finished.output

@@ -162,10 +162,10 @@ def _resumable(saved: ckpt.Checkpoint, out: Path, hparams: dict, source: dict) -
         VidkitError: not an LSTM probe run.
     """
     training = saved.training
+    if saved.method == METHOD and training.get("complete"):
+        raise UsageError(f"{out} is a finished probe; nothing to resume (--force trains it again)")
     if saved.method != METHOD or "optimizer" not in training:
         raise VidkitError(f"{out} is not a resumable kinetics-lstm run; choose another -o, or --force to replace it")
-    if training.get("complete"):
-        raise UsageError(f"{out} is a finished probe; nothing to resume (--force trains it again)")
     ignored = ("workers", "device")  # where and how it loads may change
     changed = sorted(k for k in hparams if k not in ignored and saved.hparams.get(k) != hparams[k])
     if training.get("source") != source:
