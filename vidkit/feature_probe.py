@@ -30,7 +30,7 @@ import numpy as np
 
 from vidkit.errors import UsageError, VidkitError
 from vidkit.io.features import FeatureStore, read_features
-from vidkit.retrieval import clip_level, describe, video_level
+from vidkit.retrieval import clip_level, describe, topk_hits, unit_rows, video_level
 
 LEVELS = ("video", "clip")
 DEFAULT_K = (1, 5)
@@ -76,11 +76,7 @@ def _check_same_net(train: FeatureStore, test: FeatureStore, names: tuple[str, s
 def standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows `(N, D)` to unit length, then each feature to zero mean and unit spread over the train rows
     (a feature constant over the train rows is left centred, not divided by zero)."""
-
-    def unit(x: np.ndarray) -> np.ndarray:
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    train, test = unit(train.astype(np.float64)), unit(test.astype(np.float64))
+    train, test = unit_rows(train.astype(np.float64)), unit_rows(test.astype(np.float64))
     mean, spread = train.mean(axis=0), train.std(axis=0)
     spread[spread < 1e-12] = 1.0
     return (train - mean) / spread, (test - mean) / spread
@@ -125,10 +121,12 @@ def linear_probe(
         np.add.at(pooled, group, probabilities)
         first = np.unique(group, return_index=True)[1]
         probabilities, labels = pooled, labels[first]
-    order = model.classes_[np.argsort(-probabilities, axis=1)]  # (V, classes) best first
-    hits = order == labels[:, None]  # (V, classes)
-    topk = {str(k): float(hits[:, :k].any(axis=1).mean()) for k in ks if k <= len(classes)}
-    per_class = {str(int(label)): float(hits[labels == label, 0].mean()) for label in np.unique(labels)}
+    ks = [k for k in ks if k <= len(classes)]
+    ranked = model.classes_[np.argsort(-probabilities, axis=1)]  # (V, classes) best first
+    hits = topk_hits(ranked, labels, ks)  # (V, len(ks))
+    topk = {str(k): float(hits[:, i].mean()) for i, k in enumerate(ks)}
+    top1 = hits[:, ks.index(1)]  # (V,)
+    per_class = {str(int(label)): float(top1[labels == label].mean()) for label in np.unique(labels)}
     return ProbeResult(
         train=int(train_mask.sum()),
         test=len(labels),

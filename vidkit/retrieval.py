@@ -94,7 +94,8 @@ def clip_level(store: FeatureStore) -> Items:
     return Items(np.ascontiguousarray(store.features, dtype=np.float32), store.video_id, store.label, store.clip_start)
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows `(N, D)` scaled to unit length (a zero row stays zero)."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)
 
@@ -142,12 +143,12 @@ def join(
     if normalize == "center":
         if len(centers) != len(parts):
             raise VidkitError(f"--normalize center needs one gallery mean per part; the index has {len(centers)}")
-        blocks = [_unit(p.features - c) for p, c in zip(parts, centers)]
+        blocks = [unit_rows(p.features - c) for p, c in zip(parts, centers)]
     else:
-        blocks = [_unit(p.features) if normalize == "each" else p.features for p in parts]
+        blocks = [unit_rows(p.features) if normalize == "each" else p.features for p in parts]
     features = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
     if normalize == "joint" or metric == "cosine":
-        features = _unit(features)
+        features = unit_rows(features)
     return Items(np.ascontiguousarray(features, dtype=np.float32), first.video_id, first.label, first.clip_start)
 
 
