@@ -37,6 +37,7 @@ from vidkit.io.outputs import claim_output
 from vidkit.tasks.evaluation import labelled_videos
 from vidkit.tasks.frame_features import FrameSequences, cached_frame_features
 from vidkit.tasks.lstm_sequences import LstmProbe, LstmProbeConfig, SequenceScores, frame_steps, score, train_probe
+from vidkit.tasks.resumable import unfinished_run
 
 log = logging.getLogger("vidkit")
 METHOD = "lstm-probe"
@@ -155,24 +156,17 @@ def _prepare(frames, checkpoint, backbone, config: LstmProbeConfig, features: Pa
 
 
 def _resumable(saved: ckpt.Checkpoint, out: Path, hparams: dict, source: dict) -> dict:
-    """The state `train_probe` continues from, after checking `saved` is this run's unfinished probe.
-
-    Raises:
-        UsageError: a finished probe, or one of other options or another backbone.
-        VidkitError: not an LSTM probe run.
-    """
-    training = saved.training
-    if saved.method == METHOD and training.get("complete"):
-        raise UsageError(f"{out} is a finished probe; nothing to resume (--force trains it again)")
-    if saved.method != METHOD or "optimizer" not in training:
-        raise VidkitError(f"{out} is not a resumable kinetics-lstm run; choose another -o, or --force to replace it")
-    ignored = ("workers", "device")  # where and how it loads may change
-    changed = sorted(k for k in hparams if k not in ignored and saved.hparams.get(k) != hparams[k])
-    if training.get("source") != source:
-        changed.append("backbone")
-    if changed:
-        raise UsageError(f"{out} was trained with other {', '.join(changed)}; --resume needs the same options")
-    return {"head": saved.head, **{k: training[k] for k in ("optimizer", "step", "epoch", "batch")}}
+    """The state `train_probe` continues from (`tasks.resumable.unfinished_run` checks `saved` and raises)."""
+    where = unfinished_run(
+        saved,
+        out,
+        method=METHOD,
+        what="kinetics-lstm probe",
+        hparams=hparams,
+        source=source,
+        saved_source=saved.training.get("source"),
+    )
+    return {"head": saved.head, "optimizer": saved.training["optimizer"], "position": where}
 
 
 def _lstm_probe(frames, out, checkpoint, backbone, config: LstmProbeConfig, features: Path, progress, restore=None):

@@ -171,7 +171,7 @@ def train_probe(
     """Train an `LstmProbe` on `(videos, labels, steps)` through the one engine; returns it in eval mode.
 
     `save(task, optimizer, position, final)` is called after every epoch and at the end; `restore`
-    (a saved run's `{"head", "optimizer", "step", "epoch", "batch"}`) continues that run instead of
+    (a saved run's `{"head", "optimizer", "position"}`) continues that run instead of
     starting one.
     """
     videos, labels, steps = train
@@ -189,7 +189,7 @@ def train_probe(
     if restore is not None:
         model.load_state_dict(restore["head"])
         optimizer.load_state_dict(restore["optimizer"])
-        position = engine.Position(restore["step"], restore["epoch"], restore["batch"])
+        position = restore["position"]
 
     if position.step < train_config.steps:
         engine.fit(

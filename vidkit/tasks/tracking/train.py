@@ -25,9 +25,10 @@ from vidkit import checkpoint as ckpt
 from vidkit.checkpoint.backbone import LoadedBackbone, load_backbone
 from vidkit.engine import train as engine
 from vidkit.engine.device import resolve_device
-from vidkit.errors import AnnotationError, CheckpointFormatError, UsageError, VidkitError
+from vidkit.errors import AnnotationError, CheckpointFormatError, UsageError
 from vidkit.io.outputs import claim_output
 from vidkit.io.tracking import Sequence, read_got10k
+from vidkit.tasks.resumable import unfinished_run
 from vidkit.tasks.tracking.backbone import SpatialBackbone
 from vidkit.tasks.tracking.pairs import PairDataset
 from vidkit.tasks.tracking.siamfc import SiamFC, SiamFCConfig, SiamFCTask
@@ -210,30 +211,16 @@ def train(
 
 
 def _restore(out: Path, model: SiamFC, optimizer, hparams: dict, source: dict) -> engine.Position:
-    """Load the unfinished run in `out` into `model`'s adapters and `optimizer`; where it stopped.
-
-    Raises:
-        UsageError: `out` is a finished tracker, or one trained with other options or another backbone.
-        VidkitError: `out` is not a tracker run at all.
-    """
+    """Load the unfinished run in `out` into `model`'s adapters and `optimizer`; where it stopped
+    (`tasks.resumable.unfinished_run` checks it and raises)."""
     saved = ckpt.load(out)
-    training = saved.training
-    if saved.method != METHOD or "optimizer" not in training:
-        raise VidkitError(f"{out} is not a resumable `track train` run; choose another -o, or --force to replace it")
-    if training.get("complete"):
-        raise UsageError(f"{out} is a finished tracker; nothing to resume (--force trains it again)")
-    mismatched = [key for key in hparams if _run_options(saved.hparams.get(key)) != _run_options(hparams[key])]
-    mismatched += [key for key in source if training.get(key) != source[key]]
-    if mismatched:
-        raise UsageError(f"{out} was trained with other {', '.join(mismatched)} options; --resume needs the same ones")
+    saved_source = {key: saved.training.get(key) for key in source}  # a tracker records them at the top level
+    position = unfinished_run(
+        saved, out, method=METHOD, what="tracker", hparams=hparams, source=source, saved_source=saved_source
+    )
     ckpt.load_strict(_adapters(model), saved.head, what="SiamFC adapters")
-    optimizer.load_state_dict(training["optimizer"])
-    return engine.Position(training["step"], training["epoch"], training["batch"])
-
-
-def _run_options(values: dict | None) -> dict | None:
-    """What a resumed run must share with the saved one: all options but where and how it loads."""
-    return values and {k: v for k, v in values.items() if k not in ("workers", "device")}
+    optimizer.load_state_dict(saved.training["optimizer"])
+    return position
 
 
 def _plain(values: dict) -> dict:
