@@ -22,11 +22,12 @@ def _ir(num_videos=4, **options):
     return create_method("ir", create_backbone("tiny"), num_videos=num_videos, options=IROptions(**options))
 
 
-def _seed_nce(v, bank, own, noise, k, n, t=0.07, z=SEED_Z):
-    """The seed's IR loss written out (video_la_idt.md 5), in float64, with its 1e-7."""
+def _seed_nce(v, bank, own, noise, k, n, t=0.07, z=SEED_Z, t_neg=None):
+    """The seed's IR loss written out (video_la_idt.md 5), in float64, with its 1e-7 (`t_neg`: another
+    temperature for the negatives, to show what a wrong one would change)."""
     v, bank = v.double(), bank.double()
     p_pos = torch.exp((v * bank[own]).sum(1) / t) / z
-    p_neg = torch.exp(torch.einsum("bkd,bd->bk", bank[noise], v) / t) / z
+    p_neg = torch.exp(torch.einsum("bkd,bd->bk", bank[noise], v) / (t if t_neg is None else t_neg)) / z
     pn = k / n
     per = torch.log(p_pos / (p_pos + pn + 1e-7)) + torch.log(pn / (p_neg + pn + 1e-7)).sum(1)
     return float(-per.mean())
@@ -37,13 +38,22 @@ def test_nce_loss_is_the_seeds_with_its_constant_z():
     v = torch.nn.functional.normalize(
         torch.tensor([[1.0, 2.0, 0.0] + [0.0] * 125, [0.0, 1.0, -1.0] + [0.0] * 125]), dim=1
     )
+    # Bank rows near the embeddings, so every score is large enough that P = exp(s / T) / Z is of the
+    # order of the noise K / N: each negative's term then weighs as much as the positive's (with random
+    # rows, P_neg ~ 1e-7 and the negatives' terms vanish inside any tolerance).
+    e = torch.eye(128)
+    near = torch.stack([v[0] + 0.1 * e[5], v[0], v[1] + 0.2 * e[6], v[1], v[0] + v[1]])
+    method.bank.rows.copy_(torch.nn.functional.normalize(near, dim=1))
     own = torch.tensor([1, 3])
     torch.manual_seed(7)
     loss, _ = method.instance_loss(v, own)
     torch.manual_seed(7)
     noise = torch.randint(0, 5, (2, 3))  # the same draw: uniform with replacement over the bank
     expected = _seed_nce(v, method.bank.rows, own, noise, 3, 5)
-    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    assert float(loss) == pytest.approx(expected, rel=2e-6)
+    # The negatives' share is far above the tolerance: with their temperature dropped (or their terms
+    # left out) the loss would be off by more than 0.5.
+    assert expected - _seed_nce(v, method.bank.rows, own, noise, 3, 5, t_neg=1.0) > 0.5
 
 
 def test_nce_loss_at_orthogonal_embeddings_is_log_kz_over_n():

@@ -15,6 +15,21 @@ def test_info_nce_of_identical_embeddings():
     assert float(info_nce(pos, neg, 0.07)) == math.log(10) or abs(float(info_nce(pos, neg, 0.07)) - math.log(10)) < 1e-5
 
 
+def test_info_nce_of_distinct_embeddings_matches_the_formula_written_out():
+    """Scores that differ, so the temperature matters: `-log(e^(p/T) / (e^(p/T) + sum_k e^(n_k/T)))`."""
+    pos = torch.tensor([0.9, -0.2, 0.3])
+    neg = torch.tensor([[0.1, 0.5, -0.4, 0.8], [0.3, -0.9, 0.0, 0.2], [0.3, 0.3, 0.6, -0.1]])
+    for temperature in (0.07, 0.5, 1.0):
+        terms = []
+        for p, row in zip(pos.tolist(), neg.tolist()):
+            denominator = math.exp(p / temperature) + sum(math.exp(n / temperature) for n in row)
+            terms.append(-math.log(math.exp(p / temperature) / denominator))
+        expected = sum(terms) / len(terms)
+        assert abs(float(info_nce(pos, neg, temperature)) - expected) < 1e-5 * max(1.0, expected)
+    # The same scores at T = 1 and T = 0.07 give different losses: a dropped temperature cannot pass.
+    assert abs(float(info_nce(pos, neg, 0.07)) - float(info_nce(pos, neg, 1.0))) > 0.5
+
+
 def test_nce_matches_the_direct_formula():
     torch.manual_seed(0)
     pos, neg = torch.rand(5) * 2 - 1, torch.rand(5, 7) * 2 - 1

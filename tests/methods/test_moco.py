@@ -113,3 +113,63 @@ def test_checkpoint_backbone_loads_strictly_into_torchvision_resnet18(name, synt
     missing, unexpected = net.load_state_dict(saved.backbone, strict=False)
     assert sorted(missing) == ["fc.bias", "fc.weight"] and not unexpected
     assert any(k.startswith("key_encoder.net.0.") for k in saved.method_state)  # the key encoder resumes too
+
+
+def _fixed_keys(method, videos: torch.Tensor, seed: int = 0):
+    """Replace the encoders by fixed unit `q`, `k` `(V, E)` so the loss can be written out by hand."""
+    g = torch.Generator().manual_seed(seed)
+    q = torch.nn.functional.normalize(torch.randn(len(videos), method.options.dim, generator=g), dim=1)
+    k = torch.nn.functional.normalize(torch.randn(len(videos), method.options.dim, generator=g), dim=1)
+    method.encode = lambda batch: (q, k)
+    batch = {"query": torch.zeros(len(videos), 1, 3, 8, 8), "key": torch.zeros(len(videos), 1, 3, 8, 8)}
+    return q, k, {**batch, "index": videos}
+
+
+def _info_nce_by_hand(q, k, queue, owners, videos, temperature, exclude_own) -> float:
+    """MoCo's InfoNCE written out in float64: per query, its key against the queue rows, leaving out
+    (with `exclude_own`) the rows whose owner is the query's own video."""
+    terms = []
+    for i in range(len(q)):
+        rows = [r for r in range(len(queue)) if not (exclude_own and owners[r] == int(videos[i]))]
+        s = float(q[i].double() @ k[i].double()) / temperature
+        negatives = [float(q[i].double() @ queue[r].double()) / temperature for r in rows]
+        terms.append(math.log(math.exp(s) + sum(math.exp(n) for n in negatives)) - s)
+    return sum(terms) / len(terms)
+
+
+@pytest.mark.parametrize("name", ["moco", "mocov2"])
+def test_queue_keys_of_the_querys_own_video_are_no_negatives(name):
+    """The twin of VINCE's test: queued keys that carry a batch video's id are left out of that
+    video's negatives (`exclude_own`, the default), and counted with `-O exclude_own=false`."""
+    videos = torch.tensor([10, 11, 12])
+    owners = [10, 99, 12, 10]  # rows 0 and 3: earlier keys of video 10, row 2 of video 12
+    temperature = 0.07 if name == "moco" else 0.2
+    method = _moco(name, queue=6)
+    q, k, batch = _fixed_keys(method, videos)
+    queue = torch.nn.functional.normalize(torch.randn(4, 128, generator=torch.Generator().manual_seed(1)), dim=1)
+    queue[0], queue[2] = q[0], q[2]  # earlier keys of videos 10 and 12 that look like their queries
+    method.queue.push(queue, torch.tensor(owners))  # 4 of 6 rows filled
+    loss = float(method(batch).loss)
+    excluded = _info_nce_by_hand(q, k, queue, owners, videos, temperature, exclude_own=True)
+    counted = _info_nce_by_hand(q, k, queue, owners, videos, temperature, exclude_own=False)
+    assert excluded < counted - 1.0  # far apart, so the checks below tell the two cases apart
+    assert loss == pytest.approx(excluded, rel=1e-5)
+    kept = _moco(name, queue=6, exclude_own=False)
+    _fixed_keys(kept, videos)
+    kept.queue.push(queue, torch.tensor(owners))
+    assert float(kept(batch).loss) == pytest.approx(counted, rel=1e-5)
+    torch.testing.assert_close(kept(batch).loss, info_nce((q * k).sum(1), q @ queue.T, temperature))
+
+
+def test_a_steps_keys_enter_the_queue_with_their_videos_ids():
+    """`on_step_end` pushes the keys with the batch's video ids, so the next step can leave them out."""
+    method = _moco(queue=8)
+    videos = torch.tensor([3, 5, 4])
+    q, k, batch = _fixed_keys(method, videos)
+    assert float(method(batch).loss) == 0.0  # empty queue: nothing to contrast with yet
+    method.on_step_end(0.1)
+    assert method.queue.key_ids.tolist() == [3, 5, 4]
+    torch.testing.assert_close(method.queue.keys, k)
+    # The same videos again: each query's own earlier key is out, the other two videos' keys are in.
+    expected = _info_nce_by_hand(q, k, k, [3, 5, 4], videos, 0.07, exclude_own=True)
+    assert float(method(batch).loss) == pytest.approx(expected, rel=1e-5)
