@@ -253,9 +253,9 @@ $(RUN)/tce-finetune.json: $(RUN)/tce.pt $(RUN)/frames.h5
 $(RUN)/random2d-finetune.json: $(RUN)/frames.h5
 	$(VIDKIT) finetune $< $(RANDOM2D) --modality diff-stack --clip-len 5 $(TCE_FINETUNE) $(call train_to,$(RUN)/random2d-finetune.pt) --json > $@
 $(RUN)/iic-finetune.json: $(RUN)/iic.pt $(IIC_FRAMES)
-	$(VIDKIT) finetune $^ --modality res $(IIC_FINETUNE) $(call train_to,$(RUN)/iic-finetune.pt) --json > $@
+	$(VIDKIT) finetune $^ --modality res-raw $(IIC_FINETUNE) $(call train_to,$(RUN)/iic-finetune.pt) --json > $@
 $(RUN)/random3d-finetune.json: $(IIC_FRAMES)
-	$(VIDKIT) finetune $< $(RANDOM3D) --modality res $(IIC_FINETUNE) $(call train_to,$(RUN)/random3d-finetune.pt) --json > $@
+	$(VIDKIT) finetune $< $(RANDOM3D) --modality res-raw $(IIC_FINETUNE) $(call train_to,$(RUN)/random3d-finetune.pt) --json > $@
 
 # What the claims table (examples/claims/*.json) compares beyond the table above. TCE's own claim:
 # adjacent frames of held-out videos closer than other videos' frames (examples/tce_coherence.py).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,15 @@ def dying_after(save, calls: int):
             raise KeyboardInterrupt
 
     return dying
+
+
+def torchrun(*args: str, ranks: int = 2) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc_per_node ranks ARGS...` from the repository, one thread a rank."""
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks), *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

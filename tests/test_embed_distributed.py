@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import torchrun
 from vidkit import embed as core
 from vidkit.extract import frames as extraction
 from vidkit.io.annotations import load_split_lists
@@ -37,15 +34,7 @@ def test_two_rank_gloo_embedding_equals_one_process(frames, tmp_path):
     options = ["--backbone", "tiny", "--clip-len", "4", "--size", "32", "--clips-per-video", "3"]
     options += ["--batch-size", "4", "--workers", "0", "--device", "cpu", "--json"]
     out = tmp_path / "ddp.h5"
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-        + ["-m", "vidkit", "embed", str(frames), "-o", str(out), *options],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = torchrun("-m", "vidkit", "embed", str(frames), "-o", str(out), *options)
     assert proc.returncode == 0, proc.stderr[-2000:]
     printed = [line for line in proc.stdout.splitlines() if line.strip()]
     assert len(printed) == 1 and json.loads(printed[0])["rows"] == 27  # one result, from rank 0
@@ -66,15 +55,7 @@ def test_a_refused_output_stops_every_rank(frames, tmp_path):
     """Rank 0 alone claims the output; when it refuses, the other ranks stop too instead of waiting for it."""
     taken = tmp_path / "notes.txt"
     taken.write_text("not a feature store")
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-        + ["-m", "vidkit", "embed", str(frames), "-o", str(taken), "--backbone", "tiny", "--device", "cpu"],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = torchrun("-m", "vidkit", "embed", str(frames), "-o", str(taken), "--backbone", "tiny", "--device", "cpu")
     assert proc.returncode != 0
     assert "exists and is" in proc.stderr and "rank 0 could not claim" in proc.stderr
     assert taken.read_text() == "not a feature store"

@@ -31,8 +31,8 @@ import torch
 
 from vidkit.checkpoint.backbone import load_backbone
 from vidkit.checkpoint.recipe import scaled_resize
-from vidkit.data import sampling
-from vidkit.data.datasets import MODALITIES, ClipDataset
+from vidkit.data import modalities, sampling
+from vidkit.data.datasets import ClipDataset
 from vidkit.data.selection import select_videos
 from vidkit.engine import dist, inference
 from vidkit.engine.device import resolve_device
@@ -137,8 +137,10 @@ def _embed(
     model, recipe, source = loaded.model, loaded.recipe, loaded.source
     clip_len, stride = config.clip_len or recipe.clip_len, config.stride or recipe.stride
     size, modality = config.size or recipe.size, config.modality or recipe.modality
-    if modality not in MODALITIES:
-        raise VidkitError(f"unknown modality {modality!r}; choose one of {', '.join(MODALITIES)}")
+    try:
+        modalities.check(modality)
+    except ValueError as exc:
+        raise VidkitError(str(exc)) from None
     store = FrameStore(frames)
     if modality in ("u", "v") and not store.has_flow:
         raise VidkitError(f"--modality {modality} needs flow: {frames} was extracted without --flow")

@@ -23,14 +23,17 @@ the regularisation. The price is no train-time augmentation.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from vidkit.errors import UsageError, VidkitError
-from vidkit.io.features import FeatureStore, read_features
-from vidkit.retrieval import clip_level, describe, topk_hits, unit_rows, video_level
+from vidkit.io.features import FeatureStore, describe, other_net, read_features
+from vidkit.retrieval import clip_level, same_videos, topk_hits, unit_rows, video_level
+
+log = logging.getLogger("vidkit")
 
 LEVELS = ("video", "clip")
 DEFAULT_K = (1, 5)
@@ -63,14 +66,9 @@ class ProbeResult:
 
 def _check_same_net(train: FeatureStore, test: FeatureStore, names: tuple[str, str]) -> None:
     """Refuse a test store embedded by another net, input or pooling than the train store."""
-    if train.dim != test.dim:
-        raise VidkitError(f"{names[1]} has {test.dim}-d features, {names[0]} {train.dim}-d; embed both with one net")
-    a, b = describe(Path(names[0]), train), describe(Path(names[1]), test)
-    for key in ("backbone", "checkpoint", "pooling", "modality"):
-        if a[key] != b[key]:
-            raise VidkitError(
-                f"{names[1]} was embedded with {key} {b[key]!r}, {names[0]} with {a[key]!r}; a probe needs one net's features"
-            )
+    why = other_net(describe(Path(names[0]), train), describe(Path(names[1]), test))
+    if why is not None:
+        raise VidkitError(f"{names[1]} {why}; a probe needs one net's features")
 
 
 def standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +101,8 @@ def linear_probe(
     _check_same_net(train_store, test_store, names)
     rows = video_level if level == "video" else clip_level
     train, test = rows(train_store), rows(test_store)
+    if same_videos(train, test):
+        log.warning("%s and %s hold the same videos: the score is training accuracy, not a held-out one", *names)
     train_mask, test_mask = train.label >= 0, test.label >= 0
     classes = np.unique(train.label[train_mask])
     if len(classes) < 2:

@@ -16,7 +16,7 @@ import torch
 
 from vidkit import checkpoint as ckpt
 from vidkit.data.selection import select_videos
-from vidkit.engine import dist, train
+from vidkit.engine import dist, schedule, train
 from vidkit.engine.device import resolve_device
 from vidkit.errors import UsageError, VidkitError
 from vidkit.io.frame_store import FrameStore
@@ -134,8 +134,7 @@ def pretrain(
         TrainingDivergedError: NaN or infinite loss or weights (the last finite checkpoint is kept).
     """
     config = config.resolved()
-    if not math.isfinite(config.lr):
-        raise UsageError(f"--lr {config.lr} is not a finite number")
+    schedule.check_rates(lr=config.lr, weight_decay=config.weight_decay)
 
     def verdict(path: Path) -> str | None:
         return None if resume else ckpt.describe(path) + " (--resume continues it)"

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from vidkit.errors import UsageError, VidkitError
-from vidkit.io.features import FeatureStore, read_features
+from vidkit.io.features import FeatureStore, describe, other_net, read_features
 from vidkit.io.h5 import unless_schema
 from vidkit.io.index import SCHEMA, IndexFile, read_index, write_index
 from vidkit.io.neighbours import unless_neighbours, write_neighbours
@@ -100,16 +100,9 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-def describe(path: Path, store: FeatureStore) -> dict:
-    c = store.config
-    return {
-        "path": str(path),
-        "dim": store.dim,
-        "pooling": c.get("pooling"),
-        "modality": c.get("modality"),
-        "backbone": c.get("backbone"),
-        "checkpoint": c.get("checkpoint"),
-    }
+def same_videos(a: Items, b: Items) -> bool:
+    """Whether two sets of rows are the same videos in the same order (a store scored against itself)."""
+    return len(a) == len(b) and np.array_equal(a.video_id, b.video_id)
 
 
 def join(
@@ -127,14 +120,9 @@ def join(
             and np.array_equal(part.clip_start, first.clip_start)
         )
         if not same:
-            where = next(
-                (
-                    i
-                    for i in range(min(len(part), len(first)))
-                    if part.video_id[i] != first.video_id[i] or part.clip_start[i] != first.clip_start[i]
-                ),
-                min(len(part), len(first)),
-            )
+            n = min(len(part), len(first))
+            differ = (part.video_id[:n] != first.video_id[:n]) | (part.clip_start[:n] != first.clip_start[:n])
+            where = int(np.argmax(differ)) if differ.any() else n
             raise VidkitError(
                 f"{name} does not list the same videos in the same order as {names[0]} "
                 f"({len(part)} rows against {len(first)}; first difference at row {where}); "
@@ -153,14 +141,14 @@ def join(
 
 
 def load_items(
-    paths: Sequence[Path], config: IndexConfig, clip: bool, gallery: IndexConfig | None = None
+    paths: Sequence[Path], config: IndexConfig, clip: bool, gallery: IndexConfig | None = None, force: bool = False
 ) -> tuple[Items, list[dict]]:
     """Read, check (against `gallery` when querying), reduce to video level unless `clip`, join.
     Building (no `gallery`) with `center` records each part's mean in `config.centers`."""
     stores = [read_features(p) for p in paths]
     described = [describe(p, s) for p, s in zip(paths, stores)]
     if gallery is not None:
-        check_queries(gallery, described)
+        check_queries(gallery, described, force)
     parts = [clip_level(s) if clip else video_level(s) for s in stores]
     if gallery is None and config.normalize == "center":
         config.centers = [p.features.mean(axis=0, dtype=np.float64).tolist() for p in parts]
@@ -230,22 +218,35 @@ def load_index(path: Path) -> Gallery:
     import faiss
 
     stored = read_index(path)
-    return Gallery(faiss.deserialize_index(stored.faiss), stored.video_id, stored.label, IndexConfig(**stored.config))
+    try:  # the bytes and the config come from the file: a damaged one is one line, not faiss's C++ trace
+        index, config = faiss.deserialize_index(stored.faiss), IndexConfig(**stored.config)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise VidkitError(f"{path} is a damaged retrieval index ({reason[:160]})") from None
+    if index.ntotal != len(stored.video_id):
+        raise VidkitError(
+            f"{path} is a damaged retrieval index: {index.ntotal} vectors for {len(stored.video_id)} videos"
+        )
+    return Gallery(index, stored.video_id, stored.label, config)
 
 
-def check_queries(gallery: IndexConfig, queries: list[dict]) -> None:
-    """Queries must come from as many stores as the gallery, each with the same width and pooling."""
+def check_queries(gallery: IndexConfig, queries: list[dict], force: bool = False) -> None:
+    """Queries must come from as many stores as the gallery, each embedded by the same net, input and
+    pooling (`other_net`); `force` scores another net's queries anyway, with a warning."""
     if len(queries) != len(gallery.parts):
         raise VidkitError(
             f"the index joins {len(gallery.parts)} feature store(s); give as many query stores, in the same order"
         )
     for i, (g, q) in enumerate(zip(gallery.parts, queries)):
-        for key in ("dim", "pooling"):
-            if g[key] != q[key]:
-                raise VidkitError(
-                    f"query store {q['path']} has {key} {q[key]} but the index's part {i + 1} "
-                    f"({g['path']}) has {g[key]}; embed both the same way"
-                )
+        why = other_net(g, q)
+        if why is None:
+            continue
+        if g.get("dim") != q.get("dim") or not force:
+            hint = "" if g.get("dim") != q.get("dim") else ", or pass --force to score them anyway"
+            raise VidkitError(
+                f"query store {q['path']} {why} (the index's part {i + 1}); embed both with one net{hint}"
+            )
+        log.warning("query store %s %s; scoring anyway (--force)", q["path"], why)
 
 
 @dataclass
@@ -321,6 +322,10 @@ def retrieve(
     Only the k that the gallery can fill are scored (top-50 of a 6-video gallery would be a hit for
     every query); the others are listed in `skipped_k`.
 
+    Queries embedded by another net than the gallery's are refused unless `force` (which also lets
+    `out` replace a file of another kind); queries that are the gallery's own videos get a warning
+    (each finds itself first) unless `exclude_self`.
+
     Raises:
         UsageError: a k below 1, or `out` is an input or something other than a neighbours file.
         VidkitError: bad index, stores that do not match it, or queries without labels.
@@ -328,16 +333,21 @@ def retrieve(
     if not ks or min(ks) < 1:
         raise UsageError("--k takes positive integers, such as 1,5,10,20,50")
     if out is None:
-        return _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe)
+        return _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe, force)
     with claim_output(out, inputs=[index_path, *query_paths], existing=unless_neighbours, force=force, option="--out"):
-        result = _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe)
+        result = _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe, force)
         write_neighbours(out, result.query_id, result.neighbours, result.scores, result.gallery_id)
         return result
 
 
-def _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe) -> RetrievalResult:
+def _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe, force) -> RetrievalResult:
     gallery = load_index(index_path)
-    items, _ = load_items(query_paths, gallery.config, clip, gallery=gallery.config)
+    items, _ = load_items(query_paths, gallery.config, clip, gallery=gallery.config, force=force)
+    if not exclude_self and len(items) == len(gallery.video_id) and np.array_equal(items.video_id, gallery.video_id):
+        log.warning(
+            "the queries are the gallery's own videos, so each finds itself first; "
+            "--exclude-self skips a query's own video (or query with the test split)"
+        )
     size = int(gallery.index.ntotal) - (1 if exclude_self else 0)
     ks, skipped = sorted(k for k in set(ks) if k <= size), sorted(k for k in set(ks) if k > size)
     if not ks:

@@ -85,3 +85,13 @@ def test_cli_prints_json_and_one_line_errors(tmp_path, runner):
     bad = runner.invoke(app, ["linear-probe", str(train), str(tmp_path / "missing.h5")])
     assert bad.exit_code == 1 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
     assert runner.invoke(app, ["linear-probe", str(train), str(test), "--c", "0"]).exit_code == 2
+
+
+def test_a_store_probed_against_itself_warns(tmp_path, caplog):
+    """`linear-probe X X` reported 100% with no word: it is training accuracy."""
+    train, *_ = class_split(tmp_path, "train", 4, 1, seed=9)
+    test, *_ = class_split(tmp_path, "test", 4, 1, seed=10)
+    linear_probe(train, test)
+    assert "same videos" not in caplog.text
+    linear_probe(train, train)
+    assert "hold the same videos" in caplog.text and "training accuracy" in caplog.text

@@ -111,7 +111,7 @@ def test_joint_retrieval_checks_and_normalises_parts(tmp_path):
     with pytest.raises(VidkitError, match="joins 2 feature store"):
         retrieval.retrieve(tmp_path / "ab.index", [a], (1,))
     same_width = make_store(tmp_path / "b2.h5", big, videos, labels)
-    with pytest.raises(VidkitError, match="pooling avg but the index's part 2"):
+    with pytest.raises(VidkitError, match=r"pooling 'avg' where .*b.h5 was with 'iic' \(the index's part 2\)"):
         retrieval.retrieve(tmp_path / "ab.index", [a, same_width], (1,))
     shuffled = make_store(tmp_path / "c.h5", rng.normal(size=(20, 4)), videos[::-1], labels)
     with pytest.raises(VidkitError, match="same videos in the same order"):
@@ -156,7 +156,7 @@ def test_query_dimension_mismatch_is_a_clear_error(tmp_path):
     train, _ = random_split(tmp_path, "train", 10, 8, 1, seed=7)
     other, _ = random_split(tmp_path, "other", 10, 6, 1, seed=8)
     retrieval.build_index([train], tmp_path / "g.index", retrieval.IndexConfig())
-    with pytest.raises(VidkitError, match="dim 6"):
+    with pytest.raises(VidkitError, match="6-d features"):
         retrieval.retrieve(tmp_path / "g.index", [other], (1,))
 
 
@@ -216,3 +216,29 @@ def test_cli_writes_neighbours_csv_and_per_class(tmp_path, runner):
     assert all(r["gallery_id"].startswith("train") for r in rows)
     result = runner.invoke(app, ["retrieve", str(tmp_path / "g.index"), str(test), "--k", "a,b"])
     assert result.exit_code == 2
+
+
+def test_queries_of_another_net_are_refused_unless_forced(tmp_path, runner, caplog):
+    """A gallery embedded by one checkpoint and queries by another once scored 12.5% with no word."""
+    train, _ = random_split(tmp_path, "train", 20, 8, 1, seed=12)
+    rng = np.random.default_rng(13)
+    other = make_store(
+        tmp_path / "other.h5", rng.normal(size=(8, 8)), [f"q{i}" for i in range(8)], np.zeros(8, int), checkpoint="b.pt"
+    )
+    retrieval.build_index([train], tmp_path / "g.index", retrieval.IndexConfig())
+    with pytest.raises(VidkitError, match="checkpoint 'b.pt'.*--force"):
+        retrieval.retrieve(tmp_path / "g.index", [other], (1,))
+    refused = runner.invoke(app, ["retrieve", str(tmp_path / "g.index"), str(other)])
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "checkpoint 'b.pt'" in refused.stderr
+    forced = runner.invoke(app, ["retrieve", str(tmp_path / "g.index"), str(other), "--force", "--k", "1"])
+    assert forced.exit_code == 0 and "scoring anyway" in forced.stderr
+
+
+def test_querying_the_gallery_with_itself_warns(tmp_path, caplog):
+    train, _ = random_split(tmp_path, "train", 10, 8, 1, seed=14)
+    retrieval.build_index([train], tmp_path / "g.index", retrieval.IndexConfig())
+    retrieval.retrieve(tmp_path / "g.index", [train], (1,))
+    assert "each finds itself first" in caplog.text
+    caplog.clear()
+    retrieval.retrieve(tmp_path / "g.index", [train], (1,), exclude_self=True)
+    assert "finds itself" not in caplog.text

@@ -110,32 +110,49 @@ class VCOPC3D(nn.Module):
 
 
 class HaraBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
+    def __init__(self, cin, cout, stride, shortcut="B"):
         super().__init__()
         self.conv1 = nn.Conv3d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm3d(cout)
         self.conv2 = nn.Conv3d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm3d(cout)
         self.downsample = None
-        if stride != 1 or cin != cout:  # shortcut B
-            self.downsample = nn.Sequential(nn.Conv3d(cin, cout, 1, stride, bias=False), nn.BatchNorm3d(cout))
+        self.pad = None
+        if stride != 1 or cin != cout:
+            if shortcut == "B":  # a 1x1x1 convolution of stride s and BN
+                self.downsample = nn.Sequential(nn.Conv3d(cin, cout, 1, stride, bias=False), nn.BatchNorm3d(cout))
+            else:  # "A": every s-th position in T, H and W, zero channels appended; no parameters
+                self.pad = (stride, cout - cin)
+
+    def shortcut(self, x):
+        if self.downsample is not None:
+            return self.downsample(x)
+        if self.pad is not None:
+            stride, extra = self.pad
+            x = x[:, :, ::stride, ::stride, ::stride]
+            return torch.cat([x, x.new_zeros(x.shape[0], extra, *x.shape[2:])], dim=1)
+        return x
 
     def forward(self, x):
         out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-        return torch.relu(out + (self.downsample(x) if self.downsample is not None else x))
+        return torch.relu(out + self.shortcut(x))
 
 
-class HaraResNet18(nn.Module):
-    """Hara et al.'s 3D ResNet-18, shortcut B, with its `fc` (128-d in LA pretraining, classes after fine-tuning)."""
+class HaraResNet(nn.Module):
+    """Hara et al.'s 3D ResNet-18 or -34 with shortcut A or B, with its `fc` (Video LA: 18, B, a 128-d fc in
+    pretraining, classes after fine-tuning; Hara's Kinetics ResNet-18/34: shortcut A, 400 classes)."""
 
-    def __init__(self, out: int = 128):
+    BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+
+    def __init__(self, out: int = 128, depth: int = 18, shortcut: str = "B"):
         super().__init__()
         self.conv1 = nn.Conv3d(3, 64, 7, (1, 2, 2), 3, bias=False)
         self.bn1 = nn.BatchNorm3d(64)
         widths, cin = (64, 128, 256, 512), 64
-        for i, width in enumerate(widths, start=1):
+        for i, (width, blocks) in enumerate(zip(widths, self.BLOCKS[depth]), start=1):
             stride = 1 if i == 1 else 2
-            setattr(self, f"layer{i}", nn.Sequential(HaraBlock(cin, width, stride), HaraBlock(width, width, 1)))
+            layer = [HaraBlock(cin, width, stride, shortcut)] + [HaraBlock(width, width, 1) for _ in range(blocks - 1)]
+            setattr(self, f"layer{i}", nn.Sequential(*layer))
             cin = width
         self.fc = nn.Linear(512, out)
 
@@ -143,6 +160,11 @@ class HaraResNet18(nn.Module):
         x = nn.functional.max_pool3d(torch.relu(self.bn1(self.conv1(x))), 3, 2, 1)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return x.mean(dim=(2, 3, 4))
+
+
+def HaraResNet18(out: int = 128) -> HaraResNet:
+    """Video LA's net: Hara's 3D ResNet-18, shortcut B."""
+    return HaraResNet(out, 18, "B")
 
 
 def randomise_bn(model: nn.Module, seed: int = 0) -> nn.Module:

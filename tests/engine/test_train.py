@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
 
-from tests.conftest import REPO
+from tests.conftest import torchrun
 from vidkit import checkpoint as ckpt
 from vidkit import pretrain as pretraining
 from vidkit.engine import train
@@ -113,24 +111,7 @@ _DDP_SCRIPT = textwrap.dedent(
 def test_two_process_ddp_ends_with_identical_weights(frames, tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(_DDP_SCRIPT)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            str(script),
-            str(frames),
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = torchrun(str(script), str(frames), str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
     assert rank0.keys() == rank1.keys()
@@ -150,3 +131,15 @@ def test_gradient_clipping_bounds_the_update(frames, tmp_path):
     a, b = ckpt.load(tmp_path / "a.pt").backbone, ckpt.load(tmp_path / "b.pt").backbone
     moved = torch.sqrt(sum(((b[k] - a[k]) ** 2).sum() for k in a if k.endswith("weight") and "features" in k))
     assert 0 < float(moved) <= 1e-3 * 1.0 + 1e-6
+
+
+@pytest.mark.slow
+def test_pretrain_under_torchrun_prints_one_result(frames, tmp_path):
+    """Every rank finishes with its own last loss; only rank 0's result reaches stdout (it printed two)."""
+    options = ["--method", "tce", "--backbone", "tiny2d", "--steps", "2", "--batch-size", "2", "--size", "32"]
+    options += ["--workers", "0", "--device", "cpu", "--split", "all", "--json"]
+    proc = torchrun("-m", "vidkit", "pretrain", str(frames), "-o", str(tmp_path / "ddp.pt"), *options)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    printed = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert len(printed) == 1 and json.loads(printed[0])["steps"] == 2
+    assert proc.stderr.count("loss: ") <= 1  # the loss curve, from rank 0 alone

@@ -94,3 +94,11 @@ def test_clusters_store_checks_ids(tmp_path):
     assert back.encoder.sketch_dim == 4 and back.encoder.blocks[0].columns == (10, 436)
     with pytest.raises(StoreSchemaError):
         cstore.read_clusters(tmp_path / "missing.h5")
+
+
+def test_compact_h5_is_written_from_a_generator_one_video_at_a_time(tmp_path):
+    videos = [("a", _rows(4)), ("empty", _rows(0)), ("b", _rows(5000, seed=2))]  # b spans two HDF5 chunks
+    total = tio.write_h5(tmp_path / "t.h5", (item for item in videos))
+    back = tio.read_h5(tmp_path / "t.h5")
+    assert total == 5004 and list(back) == ["a", "empty", "b"]
+    assert all(np.allclose(back[vid], rows, atol=1e-3) for vid, rows in videos)

@@ -40,3 +40,30 @@ def test_our_own_exceptions_inside_yt_dlp_errors():
     )
     assert classify(CorruptVideo("0 bytes")).error_class == "corrupt"
     assert classify(_download_error("ERROR: x", TimeoutError("read timed out"))).transient
+
+
+def test_a_missing_mirror_file_is_not_found_for_good_as_over_http(tmp_path):
+    """A `file://` mirror without the file was `connection`: retried for minutes, then pending for ever."""
+    from vidkit.scrape.download import DownloadOptions, download
+    from vidkit.scrape.ledger import read_ledger
+    from vidkit.scrape.targets import Target
+
+    (tmp_path / "mirror" / "a_folder.mp4").mkdir(parents=True)
+    targets = [
+        Target("missing", (tmp_path / "mirror" / "missing.mp4").as_uri()),
+        Target("no_folder", (tmp_path / "gone" / "x.mp4").as_uri()),
+        Target("a_folder", (tmp_path / "mirror" / "a_folder.mp4").as_uri()),
+    ]
+    result = download(targets, tmp_path / "out", options=DownloadOptions(backoff=0.01, retries=2))
+    assert (result.failed, result.pending, result.errors) == (3, 0, {"not_found": 3})
+    lines = read_ledger(tmp_path / "out" / "ledger.jsonl")
+    assert [(r["status"], r["error_class"], r["transient"]) for r in lines] == [("failed", "not_found", False)] * 3
+    again = download(targets, tmp_path / "out", options=DownloadOptions(backoff=0.01, retries=2))
+    assert again.skipped == 3  # failed for good: a rerun does not try again
+
+
+def test_a_connection_refused_is_still_transient():
+    from yt_dlp.networking.exceptions import TransportError
+
+    refused = TransportError("connection refused", cause=ConnectionRefusedError(111, "Connection refused"))
+    assert classify(_download_error("ERROR: x", refused)).error_class == "connection"

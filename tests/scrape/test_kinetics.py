@@ -30,6 +30,26 @@ def test_parse_official_columns_and_defaults():
         parse_csv("youtube_id,time_start,time_end\nabc,ten,20\n", "bad.csv", "x")
 
 
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        # 0.3 s is cut down to 0 whole seconds: the row's segment is fine, the whole-second naming is not
+        ("abc,0,0.3", "the segment 0-0.3 s lies within the second 0-1; clips are cut and named in whole seconds"),
+        ("abc,5,3", "time_end 3 is not after time_start 5"),
+        ("abc,4,4", "time_end 4 is not after time_start 4"),
+        (",0,10", "the youtube_id is empty"),
+        ("abc,-2,10", "time_start -2 is negative"),
+        ("abc,0,inf", "must be finite"),
+        ("abc,0,ten", "time_end 'ten' must be numbers"),
+    ],
+)
+def test_a_bad_row_is_told_what_is_wrong_with_it(row, message):
+    with pytest.raises(AnnotationError) as raised:
+        parse_csv(f"youtube_id,time_start,time_end\nok,0,10\n{row}\n", "k.csv", "x")
+    assert str(raised.value).startswith("k.csv line 3: ") and message in str(raised.value)
+    assert "needs a youtube_id and" not in str(raised.value)
+
+
 def test_clips_are_cut_laid_out_and_reported_per_class(server, tmp_path):
     from vidkit.io import video
 

@@ -50,7 +50,7 @@ def test_random_init_3d_net_learns_motion_well_above_chance(motion_frames, tmp_p
             "-o",
             str(out),
             "--input",
-            "res",
+            "res-raw",
             "--epochs",
             "30",
             "--lr",
@@ -156,7 +156,7 @@ def test_diff_stack_widens_pretrained_rgb_filters(motion_frames, tmp_path):
     ("backbone", "overrides"),
     [
         ("tiny", {"input": "rgb", "schedule": "plateau", "dropout": 0.5}),
-        ("tiny", {"input": "res", "schedule": "step", "flip": True}),
+        ("tiny", {"input": "res-raw", "schedule": "step", "flip": True}),
         ("tiny2d", {"input": "diff-stack", "clip_len": 3}),
         ("tiny2d", {"task": "frames", "clip_len": None, "linear": True, "val_fraction": 0.0}),
     ],

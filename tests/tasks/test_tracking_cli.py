@@ -69,7 +69,8 @@ def test_a_killed_training_resumes_to_the_same_tracker(runner, sequences, tmp_pa
     assert train(tmp_path / "cut.pt").exit_code == 130
     monkeypatch.setattr(ckpt, "save", real_save)
     assert ckpt.load(tmp_path / "cut.pt").training["epoch"] == 2
-    assert train(tmp_path / "cut.pt").exit_code == 2  # an existing run is not overwritten without --resume
+    kept = train(tmp_path / "cut.pt")  # an existing run is not overwritten without --resume, and is named
+    assert kept.exit_code == 2 and "an unfinished siamfc run (at epoch 2)" in kept.stderr, kept.stderr
     changed = train(tmp_path / "cut.pt", "--resume", "--lr", "0.1")
     assert changed.exit_code == 2 and "train" in changed.output  # other options: refused, run kept
     resumed = train(tmp_path / "cut.pt", "--resume", "--workers", "1", "--json")  # the loader may change

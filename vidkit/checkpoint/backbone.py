@@ -49,7 +49,8 @@ def widen_first_conv(state: dict[str, torch.Tensor], model: nn.Module) -> dict[s
         if (
             target is not None
             and value.dim() >= 4
-            and target.shape[1] != value.shape[1]
+            and target.dim() == value.dim()  # a checkpoint may put any shape under a conv's name
+            and 0 < value.shape[1] != target.shape[1]
             and target.shape[1] % value.shape[1] == 0
         ):
             fitted[key] = value.repeat(1, target.shape[1] // value.shape[1], *([1] * (value.dim() - 2)))

@@ -9,9 +9,6 @@ Keys (docs/formats.md has the full table):
 
 from __future__ import annotations
 
-import pickle
-import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from torch import nn
 
 from vidkit import __version__
 from vidkit.checkpoint.recipe import InputRecipe
+from vidkit.checkpoint.safe_pickle import load_torch_file
 from vidkit.errors import CheckpointFormatError, NonFiniteError, VidkitError
 from vidkit.io.atomic import atomic_path
 
@@ -129,16 +127,19 @@ def save(checkpoint: Checkpoint, path: str | Path) -> None:
         torch.save(payload, tmp)
 
 
-def describe(path: str | Path) -> str:
-    """What an existing file is, in a phrase for an error message ("an unfinished tce run at step 40")."""
+def describe(path: str | Path, unit: str = "step") -> str:
+    """What an existing file is, in a phrase for an error message ("an unfinished tce run (at step 40)").
+
+    `unit` is what the run counts in (`step`, or `epoch` for the epoch-trained end tasks); a run
+    that saved only the other unit is described in that one."""
     try:
         saved = load(path)
     except VidkitError:
         return "not a usable vidkit checkpoint"
     what = saved.method or "vidkit"
     if saved.training.get("complete") is False:
-        where = saved.training.get("step") or saved.training.get("epoch")
-        return f"an unfinished {what} run (at {'step' if 'step' in saved.training else 'epoch'} {where})"
+        unit = unit if unit in saved.training else "step" if "step" in saved.training else "epoch"
+        return f"an unfinished {what} run (at {unit} {saved.training.get(unit)})"
     return f"a finished {what} checkpoint"
 
 
@@ -151,23 +152,7 @@ def load(path: str | Path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointFormatError(f"no such checkpoint: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        # torch's message is a multi-line essay about weights_only; name the refused object instead.
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        if found is None:
-            raise CheckpointFormatError(f"{path} is not a readable checkpoint (truncated or foreign file)") from None
-        what = f" ({found.group(1)})"
-        raise CheckpointFormatError(
-            f"{path} holds Python objects{what} besides tensors and plain values, which vidkit never unpickles; "
-            "if it is a paper's checkpoint, convert it with vidkit import-checkpoint"
-        ) from None
-    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointFormatError(
-            f"{path} is not a readable checkpoint (truncated or foreign file: {reason[:160]})"
-        ) from None
+    payload = load_torch_file(path, "checkpoint", _refusal)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointFormatError(f"{path} is not a vidkit checkpoint (format {found!r}; expected {FORMAT!r})")
@@ -177,15 +162,63 @@ def load(path: str | Path) -> Checkpoint:
         raise NonFiniteError(
             f"{path} holds NaN or infinite values in {_name_few(bad)} (a diverged run); it cannot be used"
         )
+    return _checkpoint(payload, path)
+
+
+def _refusal(path: Path, what: str) -> str:
+    return (
+        f"{path} holds Python objects ({what}) besides tensors and plain values, which vidkit never unpickles; "
+        "if it is a paper's checkpoint, convert it with vidkit import-checkpoint"
+    )
+
+
+# The constructor arguments a backbone takes (`models.create_backbone`); a checkpoint names no other.
+BACKBONE_KWARGS = ("in_channels",)
+
+
+def _checkpoint(payload: dict, path: Path) -> Checkpoint:
+    """The checkpoint in a `vidkit.ckpt/1` dict, each entry checked before use: a file that says
+    `vidkit.ckpt/1` but lacks `backbone_name`, or holds a string where weights belong, is one line.
+
+    Raises:
+        CheckpointFormatError: naming the first missing or malformed entry.
+    """
+
+    def bad(key: str, why: str) -> CheckpointFormatError:
+        return CheckpointFormatError(f"{path} is a damaged vidkit checkpoint: {key} {why}")
+
+    for key in ("backbone_name", "backbone_kwargs", "backbone", "input"):
+        if key not in payload:
+            raise bad(key, "is missing")
+    kinds = {"backbone_name": str, "vidkit_version": str, "method": (str, type(None))}
+    kinds.update(
+        dict.fromkeys(("backbone_kwargs", "backbone", "input", "hparams", "method_state", "head", "training"), dict)
+    )
+    for key, kind in kinds.items():
+        if key in payload and not isinstance(payload[key], kind):
+            raise bad(key, f"is a {type(payload[key]).__name__}")
+    for key in ("backbone", "method_state", "head"):
+        for name, value in payload.get(key, {}).items():
+            if not isinstance(name, str) or not isinstance(value, torch.Tensor):
+                raise bad(key, f"holds {name!r}: {type(value).__name__}, where only named tensors belong")
+    for name, value in payload["backbone_kwargs"].items():
+        if name not in BACKBONE_KWARGS or not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise bad("backbone_kwargs", f"holds {name}={value!r}; a backbone takes only a positive in_channels")
+    try:
+        recipe = InputRecipe.from_dict(payload["input"])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise bad("input", f"is malformed ({type(exc).__name__}: {exc})") from None
+    if min(recipe.clip_len, recipe.stride, recipe.size) < 1 or len(recipe.mean) != len(recipe.std):
+        raise bad("input", f"is malformed ({recipe})")
     return Checkpoint(
         backbone_name=payload["backbone_name"],
         backbone_kwargs=payload["backbone_kwargs"],
         backbone=payload["backbone"],
-        input=InputRecipe.from_dict(payload["input"]),
-        method=payload["method"],
-        hparams=payload["hparams"],
-        method_state=payload["method_state"],
-        head=payload["head"],
-        training=payload["training"],
-        vidkit_version=payload["vidkit_version"],
+        input=recipe,
+        method=payload.get("method"),
+        hparams=payload.get("hparams", {}),
+        method_state=payload.get("method_state", {}),
+        head=payload.get("head", {}),
+        training=payload.get("training", {}),
+        vidkit_version=payload.get("vidkit_version", "unknown"),
     )

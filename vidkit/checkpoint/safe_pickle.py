@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import pickle
 import re
-import zipfile
+import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ from vidkit.errors import CheckpointFormatError
 
 
 class PickledObject:
-    """Stand-in for a plain object of an allow-listed class: its pickled fields as `fields`, no methods run."""
+    """Stand-in for a plain object of an allow-listed class: its pickled fields as `fields`, no methods run.
+
+    Each allow-listed name gets its own subclass (`_stand_in`) carrying that name, so an error
+    names `argparse.Namespace`, not this class.
+    """
+
+    pickled_name = "an allow-listed class"
 
     def __setstate__(self, state) -> None:
         if isinstance(state, tuple) and len(state) == 2:  # (__dict__, __slots__ state)
@@ -45,17 +52,29 @@ class PickledMapping:
     which `plain` leaves behind.
     """
 
+    pickled_name = "an allow-listed mapping"
+
     def __new__(cls, *args, **kwargs):
+        if args or kwargs:  # the classes pickle as an empty instance plus SETITEMS
+            raise TypeError(f"{cls.pickled_name} is built without arguments")
         return OrderedDict()
+
+
+def _stand_in(base: type, name: str) -> type:
+    """A subclass of `base` that knows the pickled class name it stands in for."""
+    return type(name.rsplit(".", 1)[-1], (base,), {"pickled_name": name, "__module__": __name__})
 
 
 # Class names as the papers' pickles spell them -> the stand-in that reads them (vince.md 7,
 # iic.md 6, tce.md 6, video_la_idt.md 7.3).
 STAND_INS: dict[str, type] = {
-    "argparse.Namespace": PickledObject,  # IIC's `opt`
-    "src.objectives.localagg.MemoryBank": PickledObject,  # Video LA's memory bank (size, dim, bank_broadcast)
-    "dotmap.DotMap": PickledMapping,  # Video LA's config
-    "yacs.config.CfgNode": PickledMapping,  # TCE ICPR's config
+    name: _stand_in(base, name)
+    for name, base in (
+        ("argparse.Namespace", PickledObject),  # IIC's `opt`
+        ("src.objectives.localagg.MemoryBank", PickledObject),  # Video LA's memory bank (size, dim, bank_broadcast)
+        ("dotmap.DotMap", PickledMapping),  # Video LA's config
+        ("yacs.config.CfgNode", PickledMapping),  # TCE ICPR's config
+    )
 }
 
 
@@ -92,31 +111,110 @@ def read_pickle(path: str | Path) -> Any:
     """The object in a `torch.save` file (zip or legacy format), stand-ins turned into plain dicts.
 
     Raises:
-        CheckpointFormatError: the file is missing, truncated or not a torch file, or it names a
-            global outside the allow-list (nothing in it has run).
+        CheckpointFormatError: the file is missing, truncated or not a torch file, it names a
+            global outside the allow-list, or it calls an allowed one with arguments it refuses
+            (nothing outside the allow-list has run).
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointFormatError(f"no such file: {path}")
     extra = [(cls, name) for name, cls in STAND_INS.items()] + _numpy_globals()
-    try:
-        with torch.serialization.safe_globals(extra):
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointFormatError(_refusal(path, str(exc))) from None
-    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointFormatError(f"{path} is not a readable torch file ({reason[:160]})") from None
-    return plain(payload)
+    return plain(load_torch_file(path, "torch file", _refusal, extra))
 
 
-def _refusal(path: Path, message: str) -> str:
+def _refusal(path: Path, what: str) -> str:
     """One line naming what the unpickler refused, instead of torch's paragraph about weights_only."""
-    found = re.search(r"GLOBAL ([\w.]+)", message) or re.search(r"(?:function|for) <?([\w. ]+)", message)
-    what = found.group(1) if found else message.strip().splitlines()[0][:120]
     return (
         f"{path} asks to unpickle {what}, which is not a tensor, a container or an allow-listed plain class; "
         "refused without running anything (vidkit never loads pickles unsafely)"
+    )
+
+
+# What `torch.save`'s legacy format (torch 0.4-1.5) starts with: its magic number, pickled with any
+# protocol; the zip format (torch >= 1.6) starts as every zip does, torch 0.1's tar format as tars do.
+_LEGACY_STARTS = tuple(pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=p) for p in range(6))
+
+
+def _container_problem(path: Path) -> str | None:
+    """Why `path` cannot be a `torch.save` file, from its first bytes; None when it may be one."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as exc:
+        return f"it cannot be opened: {exc.strerror or exc}"
+    if head.startswith(b"PK\x03\x04") or head.startswith(_LEGACY_STARTS) or head[257:262] == b"ustar":
+        return None
+    if head.startswith(b"\x80"):
+        return "a plain Python pickle, not a file torch.save wrote; nothing in it was unpickled"
+    return "neither torch's zip format nor its legacy one"
+
+
+def load_torch_file(path: Path, what: str, refusal: Callable[[Path, str], str], extra_globals: Sequence = ()) -> Any:
+    """`torch.load(weights_only=True)` widened by `extra_globals`, with every failure one line.
+
+    A hostile or broken file fails in many ways, each a `CheckpointFormatError` naming the file:
+    not torch's container at all (a plain pickle is refused before any byte of it is unpickled), a
+    global outside the allow-list (`refusal(path, name)` words it), an allowed class or function
+    called with arguments it refuses (`OrderedDict(1, 2)`, `numpy.dtype('bogus')`: named, from the
+    unpickler's own frame), or a truncated archive. torch's warnings (a pickle protocol other than
+    2, deprecations) are silenced: the result is the value or that one line. `what` names the file
+    in messages ("checkpoint"); `refusal(path, global_name)` words the refusal of a global.
+    """
+    problem = _container_problem(path)
+    if problem is not None:
+        raise CheckpointFormatError(f"{path} is not a readable {what} ({problem})")
+    try:
+        with warnings.catch_warnings(), torch.serialization.safe_globals(extra_globals):
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        inner = _unpickler_reason(str(exc))
+        found = re.search(r"GLOBAL ([\w.]+)", inner)
+        if found is not None:
+            raise CheckpointFormatError(refusal(path, found.group(1))) from None
+        raise CheckpointFormatError(f"{path} is not a readable {what} (its pickle: {inner[:160]})") from None
+    except Exception as exc:  # noqa: BLE001 - any failure inside torch.load means a malformed file
+        reason = f"{type(exc).__name__}: {_first_line(exc)}"[:200]
+        called = _failed_call(exc)
+        if called is not None:
+            raise CheckpointFormatError(
+                f"{path} is not a readable {what}: its pickle calls {called} with arguments it refuses ({reason})"
+            ) from None
+        raise CheckpointFormatError(f"{path} is not a readable {what} (truncated or foreign file: {reason})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"
+
+
+def _unpickler_reason(message: str) -> str:
+    """The unpickler's own words inside torch's multi-line message about `weights_only`."""
+    inner = message.split("WeightsUnpickler error:", 1)[-1]
+    inner = inner.split("Check the documentation of torch.load", 1)[0]
+    return " ".join(inner.split()) or "refused"
+
+
+def _failed_call(exc: BaseException) -> str | None:
+    """The class or function the restricted unpickler was calling when `exc` rose, by name.
+
+    Read from the unpickler's frame in the traceback (its `key` opcode and the callee it had
+    popped); None when the error rose elsewhere (a truncated archive, a missing record).
+    """
+    callee_of = {pickle.REDUCE: "func", pickle.NEWOBJ: "cls", pickle.BUILD: "inst"}
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        code, local = tb.tb_frame.f_code, tb.tb_frame.f_locals
+        if code.co_name == "load" and code.co_filename.endswith("_weights_only_unpickler.py"):
+            slot = callee_of.get(local.get("key"))
+            if slot is not None and slot in local:
+                found = local[slot] if slot != "inst" else type(local[slot])
+        tb = tb.tb_next
+    if found is None:
+        return None
+    return (
+        getattr(found, "pickled_name", None)
+        or f"{getattr(found, '__module__', '?')}.{getattr(found, '__qualname__', found)}"
     )
 
 

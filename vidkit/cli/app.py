@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
+
+try:  # newer Typer vendors Click
+    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.exceptions import UsageError as ClickUsageError
+except ImportError:  # pragma: no cover - older Typer on Click
+    from click.exceptions import NoArgsIsHelpError
+    from click.exceptions import UsageError as ClickUsageError
 
 from vidkit import __version__
 from vidkit.cli import output
@@ -31,7 +40,32 @@ from vidkit.cli.commands.track import track
 from vidkit.cli.commands.tsne import tsne
 from vidkit.errors import UsageError, VidkitError
 
+
+class _OneLineUsageErrors(TyperGroup):
+    """The root command, whose usage errors (an unknown option, a value out of range, a missing
+    argument) are one `error:` line and exit status 2, like every other error, instead of Typer's
+    five-line box: a Slurm log or a pipeline's stderr gets one grep-able line either way."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:  # `vidkit scrape` alone: its help, as before
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickUsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "vidkit"
+            output.error(f"{exc.format_message()} (see '{where} --help')")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            output.error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     name="vidkit",
     help="Self-supervised video representation learning, from raw videos to evaluation.",
     no_args_is_help=True,

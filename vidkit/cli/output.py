@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -40,12 +41,22 @@ def setup_logging(level: int) -> None:
 
 
 def report(result: dict, *, as_json: bool, text: str | None = None) -> None:
-    """Print a command's result: one JSON object with `--json`, else `text` (or `key: value` lines)."""
+    """Print a command's result: one JSON object with `--json`, else `text` (or `key: value` lines).
+
+    Under `torchrun` only rank 0 prints: every rank returns a result (each its own last loss, say),
+    but a pipeline reading stdout expects exactly one object."""
+    if not is_rank_zero():
+        return
     if as_json:
         typer.echo(json.dumps(result, sort_keys=False))  # ASCII: odd bytes in paths come out as \udcXX escapes
     else:
         text = text if text is not None else "\n".join(f"{k}: {v}" for k, v in result.items())
         typer.echo("\n".join(printable(line) for line in text.split("\n")))
+
+
+def is_rank_zero() -> bool:
+    """True outside `torchrun`, and on its rank 0 (torch-free: torchrun sets RANK in the environment)."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def error(message: str) -> None:

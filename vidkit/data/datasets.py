@@ -155,9 +155,6 @@ class FramePairDataset(VideoSamples):
         return sample
 
 
-MODALITIES = ("rgb", "res", "res-raw", "diff", "u", "v")
-
-
 def usable_frames(store: FrameStore, video: int, modality: str) -> int:
     """Frames a clip of `modality` can start in: flow has one fewer than RGB."""
     return int(sampling.usable_frames(store.n_frames(video), modality))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidkit.data import modalities
+
 
 def pair_indices(n_frames: int, window: int, rng: np.random.Generator) -> tuple[int, int]:
     """An anchor frame and a temporally adjacent positive within `window` frames (TCE, tce.md 2.1).
@@ -44,10 +46,8 @@ def random_start(n_frames: int, span: int, rng: np.random.Generator) -> int:
     return int(rng.integers(max(n_frames - span, 0) + 1))
 
 
-# Modalities made of frame differences read one frame more than they yield; flow has one frame
-# fewer than RGB (flow frame i is the motion from frame i to i + 1).
-DIFFERENCES = ("res", "res-raw", "diff")
-FLOW = ("u", "v")
+# The difference modalities read one frame more than they yield; flow has one fewer than RGB.
+DIFFERENCES, FLOW = modalities.DIFFERENCES, modalities.FLOW
 
 
 def clip_span(clip_len: int, stride: int, modality: str) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from vidkit.errors import UsageError
+
 SCHEDULES = ("cosine", "step", "constant")
 
 
@@ -27,3 +29,20 @@ def lr_factor(
         span = max(total - warmup, 1)
         return 0.5 * (1.0 + math.cos(math.pi * min(step - warmup, span) / span))
     raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+
+
+def check_rates(**rates: float | None) -> None:
+    """Each given rate (`lr=`, `weight_decay=`, ...) must be a finite number >= 0, named as its option.
+
+    Checked here rather than by the option's `min=0`: NaN fails every comparison, so a range check
+    answered `--lr nan` with "should be >= 0", which hides what is wrong.
+
+    Raises:
+        UsageError: a rate is NaN, infinite or negative.
+    """
+    for name, value in rates.items():
+        option = "--" + name.replace("_", "-")
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"{option} {value} is not a finite number")
+        if value is not None and value < 0:
+            raise UsageError(f"{option} {value} is negative; give a rate of 0 or more")

@@ -269,6 +269,7 @@ def extract_frames(
         raise VidkitError("--format folders writes JPEG files; it cannot be combined with --codec raw")
     if config.flow is not None:
         flow_mod.require(config.flow)
+        (log.info if config.flow == "tvl1" else log.warning)(flow_mod.which_runs(config.flow))
     if config.short_side is not None and not 8 <= config.short_side <= MAX_SHORT_SIDE:
         raise UsageError(
             f"--size {config.short_side} is outside 8..{MAX_SHORT_SIDE} pixels (FFmpeg's scaler takes no larger frames)"

@@ -22,7 +22,7 @@ per-type layout), and the count sketch (Charikar et al., 2002) stored as bucket 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -51,17 +51,30 @@ class FisherConfig:
         return asdict(self)
 
 
-def sample_rows(videos: Sequence[np.ndarray], config: FisherConfig, rng: np.random.Generator) -> np.ndarray:
+def sample_rows(videos: Iterable[np.ndarray], config: FisherConfig, rng: np.random.Generator) -> np.ndarray:
     """The fitting sample: from each video's `(n, 436)` rows, `rows_per_video` drawn with replacement
-    (all rows when it has fewer), as the seed does. Videos with NaN are skipped. `(M, 436)`."""
+    (all rows when it has fewer), as the seed does. Videos with NaN are skipped. `(M, 436)`.
+
+    `videos` may be a generator reading one file at a time: each video is dropped before the next
+    is asked for, so memory holds the sample and one video (the draws, and so the sample, are the
+    same as from a list).
+    """
     parts = []
     for rows in videos:
-        if not len(rows) or np.isnan(rows).any():
-            continue
-        if len(rows) >= config.rows_per_video:
-            rows = rows[rng.integers(0, len(rows), config.rows_per_video)]
-        parts.append(rows)
+        part = _draw(rows, config.rows_per_video, rng)
+        del rows  # the whole video goes before the next one is read
+        if part is not None:
+            parts.append(part)
     return np.concatenate(parts) if parts else np.zeros((0, 436), np.float32)
+
+
+def _draw(rows: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray | None:
+    """One video's share of the sample (a copy, never a view that would keep the video alive)."""
+    if not len(rows) or np.isnan(rows).any():
+        return None
+    if len(rows) >= count:
+        return rows[rng.integers(0, len(rows), count)]
+    return rows.copy()
 
 
 def _columns(variant: str) -> list[tuple[int, int]]:

@@ -4,10 +4,14 @@ The IDT prior of Tokmakov et al. (ECCV-W 2020) took four scripts, a C++ build an
 Here it is one resumable run in four stages, each leaving its outputs in a work folder beside
 the output (`CLUSTERS.h5.work/`), so a killed run loses at most the videos in flight:
 
-1. trajectories: `work/trajectories/<id>.txt.gz`, the release's text rows (a failure is written
-   to `work/failed/<id>.txt` and the video skipped; a rerun retries it);
-2. model: PCA + GMM (+ count sketch) fitted on a seeded sample of `fit_videos` videos: `work/encoder.h5`;
-3. encoding: one feature per video, `work/fv/<id>.npy`;
+1. trajectories (`idt.trajectory_stage`): `work/trajectories/<id>.txt.gz`, the release's text rows,
+   and `work/records/<id>.json`, what they were made from (a rerun redoes a video whose input
+   changed); a video that fails, or gives no trajectory, is written to `work/failed/<id>.txt`, logged
+   and left out of the later stages;
+2. model: PCA + GMM (+ count sketch) fitted on a seeded sample of `fit_videos` videos: `work/encoder.h5`,
+   keyed on the options and the fitting videos' records;
+3. encoding: one feature per video, `work/fv/<id>.npy` (removed when its trajectories are redone or
+   the model is refitted);
 4. clustering: `num_c` faiss k-means runs, written with everything else into the clusters store.
 
 Per-video files are named through `vidkit.io.paths.child`, so any id is a safe file name.
@@ -31,19 +35,16 @@ import numpy as np
 from vidkit import __version__
 from vidkit.errors import (
     NoInputError,
-    StoreConfigError,
     TooFewVideosError,
-    TrajectoryFormatError,
     UsageError,
     VidkitError,
 )
 from vidkit.extract import pipeline, shards
-from vidkit.idt import clustering, fisher, video_tasks
+from vidkit.idt import clustering, fisher, trajectory_stage, video_tasks
 from vidkit.idt.trajectories import IdtConfig
 from vidkit.idt.video_tasks import Job
 from vidkit.io import clusters as cstore
 from vidkit.io import trajectories as tio
-from vidkit.io.atomic import atomic_path
 from vidkit.io.lock import output_lock
 from vidkit.io.outputs import claim_output
 from vidkit.io.paths import child, printable
@@ -112,82 +113,26 @@ def plan_jobs(inputs: list[str | Path]) -> tuple[list[Job], str]:
     return jobs, ", ".join(str(i) for i in inputs)
 
 
-def _check_work_config(work: Path, config: ClusterConfig) -> None:
-    """Trajectories made with other options must not be mixed in: stop with an error instead."""
-    path = work / "trajectories.json"
-    wanted = json.dumps(config.idt.to_dict(), sort_keys=True)
-    if path.exists():
-        stored = path.read_text()
-        if json.loads(stored) != json.loads(wanted):
-            raise StoreConfigError(
-                f"{work} holds trajectories made with {stored.strip()}; remove it or use the same options"
-            )
-        return
-    work.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(wanted)
-
-
-def run_trajectories(
-    jobs: list[Job],
-    work: Path,
-    config: ClusterConfig,
-    *,
-    workers: int,
-    boxes: Path | None,
-    precomputed: Path | None,
-    progress,
-) -> dict[str, str]:
-    """Stage 1. Returns `{video_id: error}` of the videos that failed (others have their file)."""
-    (work / "trajectories").mkdir(parents=True, exist_ok=True)
-    (work / "failed").mkdir(parents=True, exist_ok=True)
-    todo, errors = [], {}
-    for job in jobs:
-        target = child(work / "trajectories", job.video_id, ".txt.gz")
-        if target.exists():
-            continue
-        found = _precomputed(precomputed, job.video_id)
-        if found is not None:
-            try:
-                tio.write_text(target, tio.read_text(found))  # validated and normalised to our file
-            except TrajectoryFormatError as exc:
-                errors[job.video_id] = str(exc)
-            continue
-        box_file = child(boxes, job.video_id, ".bb") if boxes is not None else None
-        todo.append((job, config.idt, target, child(work / "failed", job.video_id, ".txt"), box_file))
-    done = len(jobs) - len(todo)
-    log.info("trajectories: %d of %d videos to do (%d done before)", len(todo), len(jobs), done)
-    for args, (rows, error) in pipeline.in_order(video_tasks.trajectory_task, todo, workers):
-        done += 1
-        if error:
-            errors[args[0].video_id] = error
-            log.warning("%s failed: %s", printable(args[0].video_id), error)
-        progress(done, len(jobs), f"trajectories: {printable(args[0].video_id)} {rows}")
-    return errors
-
-
-def _precomputed(folder: Path | None, video_id: str) -> Path | None:
-    if folder is None:
-        return None
-    for suffix in (".txt.gz", ".gz", ".txt", ""):
-        path = child(folder, video_id, suffix)
-        if path.is_file():
-            return path
-    return None
-
-
 def fit_model(ids: list[str], work: Path, config: ClusterConfig) -> cstore.Encoder:
-    """Stage 2: the encoder, fitted on a seeded sample of videos (reused when it exists with this config)."""
+    """Stage 2: the encoder, fitted on a seeded sample of videos (reused when it exists with this config).
+
+    The fit is keyed on the options and on what each fitting video's trajectories were made from
+    (their records), so new trajectories of a fitting video refit the model. The sample is drawn
+    file by file: one video's rows are read, its `rows_per_video` drawn and the rest dropped, so
+    memory holds the sample and one video, not every fitting video (3500 by default).
+    """
     path = work / "encoder.h5"
     rng = np.random.default_rng(config.seed)
     chosen = sorted(rng.choice(len(ids), min(config.fit_videos, len(ids)), replace=False).tolist())
-    # A digest of the fitting videos' ids: the ids themselves may exceed HDF5's 64 kB attribute limit.
-    digest = hashlib.sha256("\n".join(ids[i] for i in chosen).encode("utf-8", "surrogateescape")).hexdigest()
+    fitting = [ids[i] for i in chosen]
+    # Digests, not lists: the ids themselves may exceed HDF5's 64 kB attribute limit.
+    lines = (f"{vid}\t{key}" for vid, key in zip(fitting, trajectory_stage.read_keys(work, fitting)))
     wanted = {
         "fisher": config.fisher.to_dict(),
         "seed": config.seed,
         "fit_videos": len(chosen),
-        "fit_ids_sha256": digest,
+        "fit_ids_sha256": hashlib.sha256("\n".join(fitting).encode("utf-8", "surrogateescape")).hexdigest(),
+        "fit_trajectories_sha256": hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest(),
     }
     if path.exists():
         encoder, stored = cstore.load_encoder(path)
@@ -197,7 +142,7 @@ def fit_model(ids: list[str], work: Path, config: ClusterConfig) -> cstore.Encod
         log.info("model: options or videos changed; refitting")
         shutil.rmtree(work / "fv", ignore_errors=True)  # features of the old model
     log.info("model: fitting on %d videos", len(chosen))
-    videos = [tio.read_text(child(work / "trajectories", ids[i], ".txt.gz")) for i in chosen]
+    videos = (tio.read_text(trajectory_stage.trajectory_file(work, vid)) for vid in fitting)  # one at a time
     sample = fisher.sample_rows(videos, config.fisher, rng)
     try:
         encoder = fisher.fit_encoder(sample, config.fisher, seed=config.seed)
@@ -213,7 +158,7 @@ def encode(ids: list[str], work: Path, *, workers: int, progress) -> dict[str, s
     """Stage 3: one feature file per video. Returns `{video_id: error}` of the videos that failed."""
     (work / "fv").mkdir(parents=True, exist_ok=True)
     todo = [
-        (vid, child(work / "trajectories", vid, ".txt.gz"), work / "encoder.h5", child(work / "fv", vid, ".npy"))
+        (vid, trajectory_stage.trajectory_file(work, vid), work / "encoder.h5", child(work / "fv", vid, ".npy"))
         for vid in ids
         if not child(work / "fv", vid, ".npy").exists()
     ]
@@ -224,6 +169,7 @@ def encode(ids: list[str], work: Path, *, workers: int, progress) -> dict[str, s
         done += 1
         if error:
             errors[args[0].video_id] = error
+            log.warning("%s failed at encoding: %s", printable(args[0].video_id), error)
         progress(done, len(ids), f"encoding: {printable(args[0].video_id)}")
     return errors
 
@@ -278,16 +224,15 @@ def cluster_idt(
         )
     with claim:
         work.mkdir(parents=True, exist_ok=True)
-        _check_work_config(work, config)
-        errors = run_trajectories(
-            jobs, work, config, workers=workers, boxes=boxes, precomputed=precomputed, progress=progress
+        trajectory_stage.check_options(work, config.idt)
+        errors = trajectory_stage.run(
+            jobs, work, config.idt, workers=workers, boxes=boxes, precomputed=precomputed, progress=progress
         )
-        ok_ids = [j.video_id for j in jobs if j.video_id not in errors]
+        ok_ids = [j.video_id for j in jobs if j.video_id not in errors]  # without the videos that failed
         total_rows = None
-        if trajectories_h5 is not None:
-            videos = [(vid, tio.read_text(child(work / "trajectories", vid, ".txt.gz"))) for vid in ok_ids]
-            total_rows = sum(len(r) for _, r in videos)
-            tio.write_h5(trajectories_h5, videos, config=json.dumps(config.idt.to_dict()))
+        if trajectories_h5 is not None:  # read and written one video at a time
+            videos = ((vid, tio.read_text(trajectory_stage.trajectory_file(work, vid))) for vid in ok_ids)
+            total_rows = tio.write_h5(trajectories_h5, videos, config=json.dumps(config.idt.to_dict()))
         result = ClusterResult(
             None, len(jobs), 0, len(errors), config.k, config.num_c, 0, total_rows, "trajectories", 0.0
         )

@@ -159,20 +159,22 @@ def save_encoder(path: str | Path, encoder: Encoder, config: dict) -> None:
 def load_encoder(path: str | Path) -> tuple[Encoder, dict]:
     """Read an encoder written by `save_encoder` or the encoder of a clusters store, and its config."""
 
+    from vidkit.io.h5 import damaged
+
     handle = _open(path)
     with handle:
         if handle.attrs.get("schema") not in (SCHEMA, SCHEMA + "#encoder"):
             raise StoreSchemaError(f"{path} holds no Fisher-vector encoder")
-        return read_encoder(handle["encoder"]), json.loads(handle.attrs.get("config", "{}"))
+        with damaged(Path(path), "Fisher-vector encoder"):
+            return read_encoder(handle["encoder"]), json.loads(handle.attrs.get("config", "{}"))
 
 
 def _open(path):
-    import h5py
+    """Open for reading through `io.h5.open_h5`: a missing or foreign file is one line, and so is a
+    store that would read other files or declares more data than it holds."""
+    from vidkit.io.h5 import open_h5
 
-    try:
-        return h5py.File(path, "r")
-    except (OSError, FileNotFoundError) as exc:
-        raise StoreSchemaError(f"cannot open {path}: {exc}") from None
+    return open_h5(Path(path), "r")
 
 
 def write_clusters(path: str | Path, clusters: Clusters) -> None:
@@ -208,16 +210,33 @@ def read_clusters(path: str | Path) -> Clusters:
     with handle:
         if handle.attrs.get("schema") != SCHEMA:
             raise StoreSchemaError(f"{path} is not a clusters store ({SCHEMA})")
-        return Clusters(
-            video_ids=list(handle["video_id"].asstr()[()]),
-            ok=handle["ok"][()],
-            labels=handle["labels"][()],
-            seeds=handle["seeds"][()],
-            centroids=handle["centroids"][()],
-            features=handle["features"][()],
-            encoder=read_encoder(handle["encoder"]),
-            failures=list(zip(handle["failures/video_id"].asstr()[()], handle["failures/error"].asstr()[()])),
-            config=json.loads(handle.attrs["config"]),
-            source=str(handle.attrs["source"]),
-            created_by=str(handle.attrs["created_by"]),
-        )
+        from vidkit.io.h5 import Shapes, damaged
+
+        tables = Shapes(handle, Path(path), "clusters store")  # labels (C, N) and features (N, D) agree
+        read = {
+            name: tables.read(name, element, dims)
+            for name, element, dims in (
+                ("video_id", "str", "N"),
+                ("ok", "bool", "N"),
+                ("labels", "int", "C N"),
+                ("seeds", "int", "C"),
+                ("centroids", "float", "C K D"),
+                ("features", "float", "N D"),
+                ("failures/video_id", "str", "F"),
+                ("failures/error", "str", "F"),
+            )
+        }
+        with damaged(Path(path), "clusters store"):
+            return Clusters(
+                video_ids=list(read["video_id"]),
+                ok=read["ok"].astype(bool),
+                labels=read["labels"].astype(np.int64),
+                seeds=read["seeds"],
+                centroids=read["centroids"],
+                features=read["features"],
+                encoder=read_encoder(handle["encoder"]),
+                failures=list(zip(read["failures/video_id"], read["failures/error"])),
+                config=json.loads(handle.attrs["config"]),
+                source=str(handle.attrs["source"]),
+                created_by=str(handle.attrs["created_by"]),
+            )

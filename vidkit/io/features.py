@@ -24,7 +24,7 @@ import numpy as np
 from vidkit import __version__
 from vidkit.errors import StoreSchemaError
 from vidkit.io.atomic import atomic_path
-from vidkit.io.h5 import check_schema, damaged, open_h5
+from vidkit.io.h5 import Shapes, check_schema, damaged, open_h5
 
 SCHEMA = "vidkit.features/1"
 
@@ -86,6 +86,14 @@ def write_features(path: str | Path, store: FeatureStore, created_by: str = "vid
             handle.create_dataset(name, data=getattr(store, name).astype(np.int64))
 
 
+def _config(handle: h5py.File, path: Path) -> dict:
+    with damaged(path, "feature store"):
+        config = json.loads(handle.attrs["config"])
+    if not isinstance(config, dict):
+        raise StoreSchemaError(f"{path} is a damaged feature store: its config is not a JSON object")
+    return config
+
+
 def read_features(path: str | Path) -> FeatureStore:
     """Read a whole feature store.
 
@@ -95,15 +103,48 @@ def read_features(path: str | Path) -> FeatureStore:
     path = Path(path)
     with open_h5(path, "r") as handle:
         check_schema(handle, path, SCHEMA, "feature store")
-        with damaged(path, "feature store"):
-            store = FeatureStore(
-                features=handle["features"][()],
-                video_index=handle["video_index"][()],
-                video_id=np.array(handle["video_id"].asstr()[()], dtype=object),
-                clip_start=handle["clip_start"][()],
-                clip_end=handle["clip_end"][()],
-                label=handle["label"][()],
-                config=json.loads(handle.attrs["config"]),
-            )
+        columns = Shapes(handle, path, "feature store")
+        store = FeatureStore(
+            features=columns.read("features", "float", "N D"),
+            video_index=columns.read("video_index", "int", "N").astype(np.int64),
+            video_id=columns.read("video_id", "str", "N"),
+            clip_start=columns.read("clip_start", "int", "N").astype(np.int64),
+            clip_end=columns.read("clip_end", "int", "N").astype(np.int64),
+            label=columns.read("label", "int", "N").astype(np.int64),
+            config=_config(handle, path),
+        )
+        if len(store) and store.dim == 0:
+            raise StoreSchemaError(f"{path} is a damaged feature store: its features have no dimensions")
     check_finite(store.features, str(path))
     return store
+
+
+def describe(path: Path, store: FeatureStore) -> dict:
+    """What made a store's features, as `build-index` records each part of an index (`other_net` compares two)."""
+    c = store.config
+    return {
+        "path": str(path),
+        "dim": store.dim,
+        "pooling": c.get("pooling"),
+        "modality": c.get("modality"),
+        "backbone": c.get("backbone"),
+        "checkpoint": c.get("checkpoint"),
+    }
+
+
+# What made a store's features: two stores differing in any of these hold different nets' features,
+# which neither retrieval nor a probe may compare (scores of one net against another's are noise).
+MADE_BY = ("backbone", "checkpoint", "pooling", "modality")
+
+
+def other_net(reference: dict, other: dict) -> str | None:
+    """Why `other`'s features (a `describe` record) are not comparable with `reference`'s, or None.
+
+    An index written before a key was recorded lacks it; a key missing on either side is not held
+    against the other."""
+    if reference.get("dim") != other.get("dim"):
+        return f"has {other.get('dim')}-d features where {reference['path']} has {reference.get('dim')}-d"
+    for key in MADE_BY:
+        if key in reference and key in other and reference[key] != other[key]:
+            return f"was embedded with {key} {other[key]!r} where {reference['path']} was with {reference[key]!r}"
+    return None

@@ -62,6 +62,19 @@ def best_algorithm() -> str:
     return "tvl1" if has_tvl1() else "farneback"
 
 
+def which_runs(algorithm: str) -> str:
+    """The line `extract-frames --flow` says once: which algorithm runs and how to get the other.
+
+    The fallback to Farneback was once silent, and a store's flow then differed from IIC's (TV-L1)
+    with nothing to show it but the store's config."""
+    if algorithm == "tvl1":
+        return "optical flow: TV-L1 (cv2.optflow), as IIC and the two-stream papers use"
+    return (
+        f"optical flow: Farneback, since OpenCV {cv2.__version__} here has no TV-L1 (cv2.optflow); "
+        f"IIC's numbers used TV-L1: {INSTALL_TVL1}"
+    )
+
+
 def require(algorithm: str) -> None:
     """Check that `algorithm` can run here, before any work.
 

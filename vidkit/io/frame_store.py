@@ -34,7 +34,7 @@ import h5py
 import numpy as np
 
 from vidkit.errors import ClipRangeError, StoreSchemaError
-from vidkit.io.h5 import check_schema, damaged, open_h5, read_rows
+from vidkit.io.h5 import Shapes, check_schema, damaged, open_h5, read_rows
 from vidkit.io.image import decode_image_into
 
 SCHEMA = "vidkit.frames/1"
@@ -42,6 +42,11 @@ CODECS = ("jpeg", "raw")
 STREAM_CHANNELS = {"rgb": 3, "u": 1, "v": 1}
 LAYOUT_COLUMNS = ("frame_first", "n_frames", "height", "width", "flow_first")
 LAYOUT_BLOCK = 4096  # rows of /videos/layout a reader caches per read (and the layout's chunk)
+# A baseline JPEG spends at least a bit on each 8x8 block's DC and end-of-block codes, so it decodes
+# to at most ~512 times its size (4:2:0 colour; 256 for grey); progressive ones to ~1024. A frame
+# whose layout promises more pixels than this times its stored bytes is damage, refused before a
+# clip's `(T, H, W, C)` array is allocated from those numbers.
+MAX_JPEG_RATIO = 2048
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,42 @@ def _uncached(group: h5py.Group, name: str) -> h5py.Dataset:
     return h5py.Dataset(h5py.h5d.open(group.id, name.encode(), dapl=access))
 
 
+def _check_tables(handle: h5py.File, path: Path, store: FrameStore) -> None:
+    """Check, at open, the datasets every read indexes: element kind, rank, and at least the committed
+    rows (datasets may hold more, past a killed run's last commit). Metadata only: O(1) in the store's
+    size. A string label or a layout shorter than `num_videos` is then one line here, not an
+    IndexError in a DataLoader worker.
+
+    Raises:
+        StoreSchemaError: naming the first dataset that is missing, of the wrong kind, or too short.
+    """
+    shapes = Shapes(handle, path, "frame store")
+    counts = {"num_videos": store.num_videos, "num_failures": store.num_failures}
+    tables = [
+        ("videos/id", "str", "*", "num_videos"),
+        ("videos/source", "str", "*", "num_videos"),
+        ("videos/fps", "float", "*", "num_videos"),
+        ("videos/label", "int", "*", "num_videos"),
+        ("videos/layout", "int", f"* {len(LAYOUT_COLUMNS)}", "num_videos"),
+        ("failures/source", "str", "*", "num_failures"),
+        ("failures/error", "str", "*", "num_failures"),
+        ("classes", "str", "*", None),
+    ]
+    for stream in ("rgb", "u", "v") if store.config.flow else ("rgb",):
+        attrs = handle[f"streams/{stream}"].attrs
+        counts[f"{stream} entries"], counts[f"{stream} bytes"] = int(attrs["num_entries"]), int(attrs["num_bytes"])
+        tables += [
+            (f"streams/{stream}/byte_range", "int", "* 2", f"{stream} entries"),
+            (f"streams/{stream}/data", "byte", "*", f"{stream} bytes"),
+        ]
+    tables += [(f"splits/{name}", "int", "*", None) for name in store.split_names]
+    for name, element, dims, count in tables:
+        rows = shapes.dataset(name, element, dims).shape[0]
+        need = counts.get(count, 0)
+        if need < 0 or rows < need:
+            raise StoreSchemaError(f"{path} is a damaged frame store: {name} has {rows} rows; it commits {need}")
+
+
 class FrameStore:
     """Read-only access to a frame store.
 
@@ -106,19 +147,9 @@ class FrameStore:
                 self.created_by = str(handle.attrs.get("created_by", ""))
                 self.num_frames = int(handle["streams/rgb"].attrs["num_entries"])
                 self.num_failures = int(handle["failures"].attrs["num_failures"])
-                self.classes = [s.decode() if isinstance(s, bytes) else s for s in handle["classes"][()]]
                 self.split_names = sorted(handle["splits"].keys())
-                for name in (
-                    "videos/id",
-                    "videos/source",
-                    "videos/fps",
-                    "videos/label",
-                    "videos/layout",
-                    "streams/rgb/data",
-                    "streams/rgb/byte_range",
-                ):
-                    if not isinstance(handle.get(name), h5py.Dataset):
-                        raise KeyError(name)
+                _check_tables(handle, self.path, self)
+                self.classes = list(handle["classes"].asstr()[()])
         self._handle: h5py.File | None = None
         self._pid: int | None = None
         self._layout_cache: dict[int, np.ndarray] = {}
@@ -252,12 +283,32 @@ class FrameStore:
         byte_range, data = self._stream(stream)
         lo, hi = int(indices.min()), int(indices.max()) + 1
         ranges = read_rows(byte_range, first + lo, hi - lo)[indices - lo]  # (T, 2) offset, length
+        self._check_frames(video, ranges[:, 1], height, width, STREAM_CHANNELS[stream])
         begin, end = int(ranges[:, 0].min()), int((ranges[:, 0] + ranges[:, 1]).max())
         blob = read_rows(data, begin, end - begin)
         clip = np.empty((indices.size, height, width, STREAM_CHANNELS[stream]), dtype=np.uint8)
         for t, (offset, size) in enumerate(ranges - [begin, 0]):
             decode_image_into(clip[t], blob[offset : offset + size], self.config.codec)
         return clip
+
+    def _check_frames(self, video: int, sizes: np.ndarray, height: int, width: int, channels: int) -> None:
+        """Refuse frames whose stored sizes cannot hold the `height x width x channels` images the
+        layout promises (raw: exactly that many bytes; JPEG: at least 1/`MAX_JPEG_RATIO` of it), so a
+        damaged layout never sizes the clip array. `sizes`: `int64 (T,)`.
+
+        Raises:
+            StoreSchemaError: naming the video.
+        """
+        pixels = height * width * channels
+        if self.config.codec == "raw":
+            bad = sizes != pixels
+        else:
+            bad = (sizes < 1) | (sizes * MAX_JPEG_RATIO < pixels)
+        if height < 1 or width < 1 or bad.any():
+            raise StoreSchemaError(
+                f"{self.path} is a damaged frame store: video {video} stores frames of {int(sizes.min())}.."
+                f"{int(sizes.max())} bytes, which cannot hold {height}x{width}x{channels} {self.config.codec} images"
+            )
 
     def encoded_frames(self, video: int, stream: str = "rgb") -> list[bytes]:
         """Every frame of one video as stored (JPEG or raw bytes), undecoded: what `merge` copies.
@@ -275,6 +326,25 @@ class FrameStore:
         begin = int(ranges[0, 0])
         blob = read_rows(data, begin, int(ranges[-1, 0] + ranges[-1, 1]) - begin).tobytes()
         return [blob[offset - begin : offset - begin + size] for offset, size in ranges.tolist()]
+
+    def content_digest(self, video: int) -> str:
+        """A fingerprint of one video's RGB frames (sha256 hex) that changes when they do.
+
+        It covers the frame count and size, the stored size of every frame and the stored bytes of
+        the first, middle and last frames, so it reads a few kilobytes, not the whole video: a
+        resumed `cluster-idt` checks every finished video against its input with it.
+        """
+        import hashlib
+
+        frame_first, n, height, width, _ = (int(x) for x in self._layout(video))
+        digest = hashlib.sha256(f"{n} {height} {width} {self.config.codec}\n".encode())
+        if n > 0:
+            byte_range, data = self._stream("rgb")
+            ranges = read_rows(byte_range, frame_first, n)  # (n, 2) offset, length
+            digest.update(np.ascontiguousarray(ranges[:, 1], dtype="<i8").tobytes())
+            for offset, size in ranges[sorted({0, n // 2, n - 1})].tolist():
+                digest.update(read_rows(data, offset, size).tobytes())
+        return digest.hexdigest()
 
     def summary(self) -> dict:
         """What `vidkit info` prints: counts, classes, splits and the extraction config."""

@@ -19,8 +19,9 @@ import h5py
 import numpy as np
 
 from vidkit import __version__
+from vidkit.errors import StoreSchemaError
 from vidkit.io.atomic import atomic_path
-from vidkit.io.h5 import check_schema, damaged, open_h5
+from vidkit.io.h5 import Shapes, check_schema, damaged, open_h5
 
 SCHEMA = "vidkit.index/1"
 
@@ -48,11 +49,13 @@ def read_index(path: str | Path) -> IndexFile:
     path = Path(path)
     with open_h5(path, "r") as handle:
         check_schema(handle, path, SCHEMA, "retrieval index")
+        columns = Shapes(handle, path, "retrieval index")
+        faiss = columns.read("faiss", "byte", "B")
+        video_id = columns.read("video_id", "str", "N")
+        label = columns.read("label", "int", "N").astype(np.int64)
+        clip_start = columns.read("clip_start", "int", "N").astype(np.int64)
         with damaged(path, "retrieval index"):
-            return IndexFile(
-                handle["faiss"][()],
-                np.array(handle["video_id"].asstr()[()], dtype=object),
-                handle["label"][()],
-                handle["clip_start"][()],
-                json.loads(handle.attrs["config"]),
-            )
+            config = json.loads(handle.attrs["config"])
+        if not isinstance(config, dict):
+            raise StoreSchemaError(f"{path} is a damaged retrieval index: its config is not a JSON object")
+        return IndexFile(faiss, video_id, label, clip_start, config)

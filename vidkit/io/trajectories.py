@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import warnings
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +44,7 @@ BLOCKS: tuple[tuple[str, int, int], ...] = (
     ("MBHy", 340, 436),
 )
 H5_SCHEMA = "vidkit.trajectories/1"
+_H5_CHUNK = 4096  # rows per HDF5 chunk
 
 
 def read_text(path: str | Path) -> np.ndarray:
@@ -51,20 +55,20 @@ def read_text(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     try:
-        with open(path, "rb") as file:
-            magic = file.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(path, "rb") as file:
-            data = file.read()
-    except (OSError, EOFError) as exc:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw) if gzipped else raw as file, warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # numpy's "empty input": a video without rows
+                # np.loadtxt parses the stream in blocks of lines (never the whole text at once, which
+                # is 4-5x the rows' size), ignores the trailing tab, and is much faster than a Python split.
+                rows = np.loadtxt(file, dtype=np.float32, ndmin=2)
+    except (OSError, EOFError, zlib.error) as exc:
         raise TrajectoryFormatError(f"cannot read trajectories {path}: {exc}") from None
-    if not data.strip():
-        return np.zeros((0, NUM_COLUMNS), dtype=np.float32)
-    try:
-        # np.loadtxt ignores the trailing tab (it is whitespace) and is much faster than a Python split.
-        rows = np.loadtxt(io.BytesIO(data), dtype=np.float32, ndmin=2)
     except ValueError as exc:
         raise TrajectoryFormatError(f"{path} is not IDT text: {exc}") from None
+    if rows.size == 0:
+        return np.zeros((0, NUM_COLUMNS), dtype=np.float32)
     if rows.shape[1] != NUM_COLUMNS:
         raise TrajectoryFormatError(f"{path} has {rows.shape[1]} columns per row; IDT rows have {NUM_COLUMNS}")
     return rows
@@ -117,40 +121,52 @@ def read_boxes(path: str | Path, num_frames: int | None = None) -> list[np.ndarr
     return boxes
 
 
-def write_h5(path: str | Path, videos: list[tuple[str, np.ndarray]], *, config: str = "") -> None:
+def write_h5(path: str | Path, videos: Iterable[tuple[str, np.ndarray]], *, config: str = "") -> int:
     """A compact HDF5 of one run: every video's rows in one table, addressed by per-video offsets.
 
     The 10 header columns stay float32; the 426 descriptor columns are stored as float16 (their
     values lie in [-1, 1] and are only ever PCA-projected), which halves the size of the text.
+    `videos` may be a generator: each video is appended and dropped before the next is read, so a
+    run's trajectories never have to fit in memory together. Returns the number of rows written.
     """
     import h5py
 
     from vidkit.io.paths import printable
 
-    counts = np.array([len(rows) for _, rows in videos], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)])
+    ids, offsets = [], [0]
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs["schema"] = H5_SCHEMA
         handle.attrs["config"] = config
-        strings = h5py.string_dtype()
-        handle.create_dataset("video_id", data=np.array([printable(v) for v, _ in videos], dtype=object), dtype=strings)
-        handle.create_dataset("offsets", data=offsets)
-        total = int(offsets[-1])
-        chunk = (min(max(total, 1), 4096), None)
+        width = NUM_COLUMNS - HEADER
         header = handle.create_dataset(
-            "header", (total, HEADER), dtype=np.float32, chunks=(chunk[0], HEADER), compression="lzf"
+            "header",
+            (0, HEADER),
+            maxshape=(None, HEADER),
+            dtype=np.float32,
+            chunks=(_H5_CHUNK, HEADER),
+            compression="lzf",
         )
         desc = handle.create_dataset(
             "descriptors",
-            (total, NUM_COLUMNS - HEADER),
+            (0, width),
+            maxshape=(None, width),
             dtype=np.float16,
-            chunks=(chunk[0], NUM_COLUMNS - HEADER),
+            chunks=(_H5_CHUNK, width),
             compression="lzf",
         )
-        for (_, rows), start, end in zip(videos, offsets[:-1], offsets[1:]):
+        for video_id, rows in videos:
+            start, end = offsets[-1], offsets[-1] + len(rows)
             if end > start:
+                header.resize(end, axis=0)
+                desc.resize(end, axis=0)
                 header[start:end] = rows[:, :HEADER]
                 desc[start:end] = rows[:, HEADER:]
+            ids.append(printable(video_id))
+            offsets.append(end)
+            del rows
+        handle.create_dataset("video_id", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
+        handle.create_dataset("offsets", data=np.array(offsets, dtype=np.int64))
+    return offsets[-1]
 
 
 def read_h5(path: str | Path) -> dict[str, np.ndarray]:
@@ -159,13 +175,9 @@ def read_h5(path: str | Path) -> dict[str, np.ndarray]:
     Raises:
         StoreSchemaError: not a `vidkit.trajectories/1` file.
     """
-    import h5py
+    from vidkit.io.h5 import open_h5  # self-contained and sized by its own bytes, as every store
 
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise StoreSchemaError(f"cannot open {path}: {exc}") from None
-    with handle:
+    with open_h5(Path(path), "r") as handle:
         if handle.attrs.get("schema") != H5_SCHEMA:
             raise StoreSchemaError(f"{path} is not a trajectories file ({H5_SCHEMA})")
         ids = list(handle["video_id"].asstr()[()])

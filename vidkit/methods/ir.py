@@ -84,7 +84,8 @@ class InstanceMethod(SSLMethod):
         super().__init__(backbone, options)
         self.derived = {"num_videos": num_videos}
         self.head = ProjectionHead(backbone.num_features, options.dim)
-        self.bank = MemoryBank(num_videos, options.dim, options.bank_momentum)
+        # The seed's MemoryBank L2-normalised its random initial rows (video_la_idt.md 5).
+        self.bank = MemoryBank(num_videos, options.dim, options.bank_momentum, normalize=True)
         self._pending: tuple[torch.Tensor, torch.Tensor] | None = None
         self._monitor = None
 

@@ -67,13 +67,17 @@ def close_neighbours(labels: torch.Tensor, anchors: torch.Tensor, neighbours: to
 
 
 def local_aggregation_loss(scores: torch.Tensor, close: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Mean over the batch of `-log(sum_close exp(s / T) / sum exp(s / T) + 1e-7)`.
+    """Mean over the batch of `-log(sum_close exp(s / T) / sum exp(s / T) + 1e-7)`, one term per anchor.
 
     Args:
         scores: `(B, K)` similarities `v . m_j` of each anchor to its background neighbours.
         close: `(B, K)` bool, which of them are close neighbours.
-    With no close neighbour the loss is `-log(1e-7)` (about 16.1), as in the seed. Computed from log-sums,
-    so exp(s / T) cannot overflow; masked scores are a large finite negative, so the gradient stays finite.
+    An anchor with no close neighbour costs the constant `-log(1e-7)` (about 16.1) and gets no gradient.
+    NOTE: the seed divided the `(B,)` close sums by the `(B, 1)` total sums and averaged the `(B, B)`
+    result; that is this loss (up to the 1e-7) while every anchor has a close neighbour, and otherwise
+    still moves the anchors without one (docs/methods.md, "IR and LA"; tests/methods/test_la_seed_form.py).
+    Computed from log-sums, so exp(s / T) cannot overflow; masked scores are a large finite negative, so
+    the gradient stays finite.
     """
     logits = scores / temperature  # (B, K)
     log_all = torch.logsumexp(logits, dim=1)
@@ -163,7 +167,8 @@ class LA(InstanceMethod):
         background, nearest = scores.topk(self.options.neighbours, dim=1)  # (B, K)
         close = close_neighbours(self.cluster_labels, own, nearest)  # (B, K)
         loss = local_aggregation_loss(background, close, self.options.temperature)
-        return loss, {"close_fraction": close.float().mean().detach()}
+        # no_close: anchors without any close neighbour, where the seed's loss differed (docs/methods.md)
+        return loss, {"close_fraction": close.float().mean().detach(), "no_close": (~close.any(dim=1)).float().mean()}
 
 
 def match_ids(stored: list[str], wanted: list[str], path) -> np.ndarray:

@@ -8,6 +8,9 @@ dimensions, where torchvision has a 3x7x7 stem and no pool.
 - shortcut "A": a stride-s average pool (kernel 1) and zero channels appended, no parameters (Hara's
   Kinetics ResNet-18/34); shortcut "B": a 1x1x1 convolution of stride s and BatchNorm (Video LA's
   ResNet-18, Hara's ResNet-50).
+- NOTE: Hara's shortcut A concatenated `out.data` with the zeros, so no gradient flowed through that
+  shortcut in training (a side effect of the PyTorch 0.3 idiom); `PadShortcut` passes it, as a
+  residual connection should. The forward pass, and so an imported net's features, are the same.
 - NOTE: the pool is adaptive (`AdaptiveAvgPool3d(1)`): Hara's fixed kernel `(ceil(T/16), ceil(S/32),
   ceil(S/32))` equals it for 16 x 112 x 112 clips and breaks at other sizes; it has no parameters.
 

@@ -29,7 +29,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,24 +230,32 @@ def cache(
     workers: int = 4,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    inputs: Sequence[str | Path | None] = (),
+    force: bool = False,
 ) -> CacheResult:
     """Cache `targets` into the frame store `store`; rerun the same command to resume.
 
     Raises:
+        UsageError: `store` (or its ledger) is one of `inputs`, a folder, or (without `force`) a
+            file that is no frame store.
         OutputInUseError: another run is writing `store`.
         StoreConfigError: `store` was made with another `--quality` or `--frames`.
     """
     from vidkit.io.frame_store import StoreConfig
     from vidkit.io.frame_store_writer import EncodedVideo, FrameStoreWriter
-    from vidkit.io.lock import output_lock
+    from vidkit.scrape import claims
 
     store = Path(store)
     started = time.monotonic()
     store_config = StoreConfig(codec="jpeg", jpeg_quality=config.quality, max_frames=config.frames)
     downloads = store.with_name(store.name + ".downloads")
+    ledger_file = store.with_name(store.name + ".ledger.jsonl")
+    inputs = [*inputs, options.cookies]
     with (
-        output_lock(store),
-        Ledger(store.with_name(store.name + ".ledger.jsonl")) as ledger,
+        claims.claim_stage(
+            store, "scrape cache", inputs, claims.frame_store, force, writes_folder=False, side=[ledger_file]
+        ),
+        Ledger(ledger_file) as ledger,
         FrameStoreWriter(store, store_config, created_by="vidkit scrape cache") as writer,
     ):
         result = CacheResult(store, ledger.path, len(targets))

@@ -27,12 +27,14 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vidkit.errors import UsageError, VideoDecodeError
 from vidkit.io.paths import child
+from vidkit.scrape import claims
+from vidkit.scrape.claims import LEDGER
 from vidkit.scrape.faults import CorruptVideo, DownloadTimeout, Fault, classify
 from vidkit.scrape.ledger import Attempt, Ledger
 from vidkit.scrape.pool import map_in_threads
@@ -307,7 +309,7 @@ class DownloadResult:
 
 
 def ledger_path(out_dir: Path) -> Path:
-    return Path(out_dir) / "ledger.jsonl"
+    return Path(out_dir) / LEDGER
 
 
 def is_settled(ledger: Ledger, target: Target, out_dir: Path) -> bool:
@@ -328,30 +330,43 @@ def download(
     workers: int = 4,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    inputs: Sequence[str | Path | None] = (),
+    force: bool = False,
 ) -> DownloadResult:
     """Download `targets` into `out_dir` with `workers` threads; rerun to resume.
 
     A rerun skips what is downloaded (its file still there) or failed for good (404, removed,
-    corrupt) and retries what failed transiently. Takes the output's lock for the whole run.
+    corrupt) and retries what failed transiently. Claims the output first (`scrape.claims`) and
+    holds its lock for the whole run. A file in `out_dir` that a download would replace and that
+    vidkit did not write (no ledger line names it) is refused unless `force`.
 
     Raises:
+        UsageError: `out_dir` (or its ledger) is one of `inputs`.
+        OutputExistsError: `out_dir` is a file, or holds a file vidkit did not write under a
+            listed id, and not `force`.
         OutputInUseError: another run is writing `out_dir`.
     """
-    from vidkit.io.lock import output_lock
-
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with output_lock(out_dir), Ledger(ledger_path(out_dir)) as ledger:
-        result = DownloadResult(out_dir, ledger.path, len(targets))
-        todo = [t for t in targets if not is_settled(ledger, t, out_dir)]
-        result.skipped = len(targets) - len(todo)
-        downloader = Downloader(out_dir, options, ledger, seed=seed)
-        for n, (_, fetched) in enumerate(map_in_threads(downloader.fetch, todo, workers, "download"), 1):
-            _count(result, fetched)
-            if progress is not None:
-                progress(n, len(todo))
-        _remove_empty(out_dir / PARTIAL_DIR)
+    existing, side = claims.folder("scrape download"), [ledger_path(out_dir)]
+    inputs = [*inputs, options.cookies]
+    with claims.claim_stage(out_dir, "scrape download", inputs, existing, force, writes_folder=True, side=side):
+        new_ledger = not ledger_path(out_dir).exists()
+        with Ledger(ledger_path(out_dir)) as ledger:
+            result = DownloadResult(out_dir, ledger.path, len(targets))
+            todo = [t for t in targets if not is_settled(ledger, t, out_dir)]
+            result.skipped = len(targets) - len(todo)
+            own = (LEDGER, PARTIAL_DIR)
+            if not force and (foreign := claims.foreign_files(out_dir, todo, ledger.files_written(), own)):
+                if new_ledger and not ledger.previous:
+                    ledger.path.unlink(missing_ok=True)  # refused before any work: leave the folder as it was
+                raise claims.foreign_error(out_dir, foreign, "scrape download")
+            downloader = Downloader(out_dir, options, ledger, seed=seed)
+            for n, (_, fetched) in enumerate(map_in_threads(downloader.fetch, todo, workers, "download"), 1):
+                _count(result, fetched)
+                if progress is not None:
+                    progress(n, len(todo))
+            _remove_empty(out_dir / PARTIAL_DIR)
     result.seconds = time.monotonic() - started
     return result
 

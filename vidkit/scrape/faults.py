@@ -13,8 +13,8 @@ the downloader knows whether to back off and retry, and the ledger says what hap
 | timeout        | yes       | the per-video timeout, or a socket that stopped sending |
 | incomplete     | yes       | the connection was cut before the declared length arrived |
 | connection     | yes       | refused, reset, DNS failure |
-| not_found      | no        | HTTP 404 / 410 |
-| forbidden      | no        | HTTP 401 / 403 |
+| not_found      | no        | HTTP 404 / 410; a `file://` mirror file that is missing (or a folder) |
+| forbidden      | no        | HTTP 401 / 403; a `file://` mirror file that cannot be read |
 | unavailable    | no        | private, removed, blocked, members-only or age-gated videos |
 | no_format      | no        | no format matches `--format` |
 | corrupt        | no        | the file arrived whole but is not a readable video |
@@ -96,6 +96,21 @@ def _message(exc: BaseException) -> str:
     return (lines[0] if lines else type(exc).__name__)[:300]
 
 
+def _local_file_error(exc: BaseException) -> str | None:
+    """The class of a `file://` URL's failure: what the file system said, which waiting will not change.
+
+    yt-dlp reports a missing mirror file as a TransportError caused by FileNotFoundError; taken for
+    a connection error it was retried for minutes and left pending for ever, where the same file
+    missing over HTTP (a 404) is `not_found` at once.
+    """
+    for error in _chain(exc):
+        if isinstance(error, (FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+            return "not_found"
+        if isinstance(error, PermissionError):
+            return "forbidden"
+    return None
+
+
 def classify(exc: BaseException) -> Fault:
     """Classify an exception raised while downloading (yt-dlp's own, or ours from hooks and checks)."""
     from yt_dlp.networking.exceptions import HTTPError, TransportError
@@ -141,6 +156,9 @@ def classify(exc: BaseException) -> Fault:
         return Fault("unsupported", message)
     for error in _chain(exc):
         if isinstance(error, (TransportError, ConnectionError)):
+            local = _local_file_error(exc)
+            if local is not None:
+                return Fault(local, message)
             return Fault("incomplete" if "incomplete" in lowered else "connection", message)
     if "incomplete" in lowered or "connection" in lowered:
         return Fault("connection", message)

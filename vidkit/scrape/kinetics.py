@@ -20,9 +20,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from vidkit.scrape.targets import YOUTUBE_TEMPLATE, Target, url_for
 log = logging.getLogger("vidkit")
 
 UNLABELLED = "unlabelled"
+REPORTS = ("availability.tsv", "annotations/kinetics.csv")  # replaced by every run
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,10 @@ def parse_csv(text: str, source: str, default_split: str) -> list[Clip]:
     for n, row in enumerate(reader, 2):
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
-        try:
-            start, end = int(float(row["time_start"])), int(float(row["time_end"]))
-        except (TypeError, ValueError):
-            raise AnnotationError(f"{source} line {n}: time_start/time_end must be numbers") from None
         youtube_id = (row["youtube_id"] or "").strip()
-        if not youtube_id or end <= start:
-            raise AnnotationError(f"{source} line {n}: needs a youtube_id and time_end > time_start")
+        if not youtube_id:
+            raise AnnotationError(f"{source} line {n}: the youtube_id is empty")
+        start, end = _segment(row["time_start"], row["time_end"], f"{source} line {n}")
         clips.append(
             Clip(
                 youtube_id,
@@ -85,6 +84,38 @@ def parse_csv(text: str, source: str, default_split: str) -> list[Clip]:
             )
         )
     return clips
+
+
+def _segment(time_start: str | None, time_end: str | None, where: str) -> tuple[int, int]:
+    """(start, end) in whole seconds, as clip names (`<id>_<start:06d>_<end:06d>`) hold them.
+
+    The official CSVs give whole seconds; other times are cut down to whole seconds, so a row
+    whose segment does not span a whole second boundary (`0, 0.3`) would be an empty clip.
+
+    Raises:
+        AnnotationError: a time that is not a finite number, a negative one, time_end not after
+            time_start, or a segment that becomes empty in whole seconds (each said as such).
+    """
+    try:
+        start_s, end_s = float(time_start), float(time_end)
+    except (TypeError, ValueError):
+        raise AnnotationError(
+            f"{where}: time_start {time_start!r} and time_end {time_end!r} must be numbers (seconds)"
+        ) from None
+    if not (math.isfinite(start_s) and math.isfinite(end_s)):
+        raise AnnotationError(f"{where}: time_start {start_s:g} and time_end {end_s:g} must be finite")
+    if start_s < 0:
+        raise AnnotationError(f"{where}: time_start {start_s:g} is negative")
+    if end_s <= start_s:
+        raise AnnotationError(f"{where}: time_end {end_s:g} is not after time_start {start_s:g}")
+    start, end = int(start_s), int(end_s)
+    if end <= start:
+        raise AnnotationError(
+            f"{where}: the segment {start_s:g}-{end_s:g} s lies within the second {start}-{start + 1}; "
+            "clips are cut and named in whole seconds, so give time_start and time_end as whole seconds "
+            f"(e.g. {start}, {start + 1})"
+        )
+    return start, end
 
 
 def clip_path(out: Path, clip: Clip) -> Path:
@@ -151,24 +182,32 @@ def download_kinetics(
     options: DownloadOptions = DownloadOptions(),
     workers: int = 4,
     progress: Callable[[int, int], None] | None = None,
+    inputs: Sequence[str | Path | None] = (),
+    force: bool = False,
 ) -> KineticsResult:
     """Download and cut every clip under `output`; rerun to resume.
 
     Raises:
+        UsageError: `output` or a file it writes (ledger, reports, annotations) is one of `inputs`
+            (the CSVs); or, without `force`, a file, or a folder of reports vidkit did not write.
         OutputInUseError: another run writes `output`.
     """
     from vidkit.io.atomic import atomic_path
-    from vidkit.io.lock import output_lock
+    from vidkit.scrape import claims
 
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    existing = claims.folder("scrape kinetics", REPORTS)
+    side = [output / name for name in ("ledger.jsonl", *REPORTS)]
+    claim = claims.claim_stage(
+        output, "scrape kinetics", [*inputs, options.cookies], existing, force, writes_folder=True, side=side
+    )
     by_video: dict[str, list[Clip]] = defaultdict(list)
     for clip in dict.fromkeys(clips):
         by_video[clip.youtube_id].append(clip)
     result = KineticsResult(output, sum(len(v) for v in by_video.values()), len(by_video))
     state: dict[Clip, str] = {}  # available | unavailable | pending
-    with output_lock(output), Ledger(output / "ledger.jsonl") as ledger:
+    with claim, Ledger(output / "ledger.jsonl") as ledger:
         todo = []
         for youtube_id, its_clips in by_video.items():
             settled = ledger.settled(youtube_id)

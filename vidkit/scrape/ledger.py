@@ -142,6 +142,10 @@ class Ledger:
             return None
         return record if Attempt(**{k: record.get(k) for k in ("id", "url", "status", "transient")}).settled else None
 
+    def files_written(self) -> set[str]:
+        """The file names that `done` lines say a download left in the output folder (as stored: printable)."""
+        return {r["file"] for r in self.previous if r.get("status") == "done" and r.get("file")}
+
     def close(self) -> None:
         os.close(self._fd)
 

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,27 +105,33 @@ def recreate(
     quality: int = 95,
     workers: int = 4,
     progress: Callable[[int, int], None] | None = None,
+    inputs: Sequence[str | Path | None] = (),
+    force: bool = False,
 ) -> R2V2Result:
     """Recreate the listed frames of every item under `output`; rerun to resume.
 
     Raises:
+        UsageError: `output` (or its ledger or report) is one of `inputs`; or, without `force`,
+            an existing output of another kind (`scrape.claims`).
         OutputInUseError: another run writes `output`.
         StoreConfigError: the store was made with another `--quality`.
     """
     from vidkit.io.atomic import atomic_path
     from vidkit.io.frame_store import StoreConfig
     from vidkit.io.frame_store_writer import EncodedVideo, FrameStoreWriter
-    from vidkit.io.lock import output_lock
+    from vidkit.scrape import claims
 
     output = Path(output)
     started = time.monotonic()
     result = R2V2Result(output, len(items))
     folders = layout == "folders"
-    if folders:
-        output.mkdir(parents=True, exist_ok=True)
     side = output / "ledger.jsonl" if folders else output.with_name(output.name + ".ledger.jsonl")
     report = output / "availability.json" if folders else output.with_name(output.name + ".availability.json")
-    with output_lock(output), Ledger(side) as ledger:
+    existing = claims.folder("scrape r2v2", [report.name]) if folders else claims.frame_store
+    claim = claims.claim_stage(
+        output, "scrape r2v2", [*inputs, options.cookies], existing, force, writes_folder=folders, side=[side, report]
+    )
+    with claim, Ledger(side) as ledger:
         writer = (
             None
             if folders

@@ -23,6 +23,7 @@ import json
 import logging
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,19 +165,29 @@ def assign_splits(ids: list[str], val: float, seed: int) -> dict[str, str]:
 
 
 def search(
-    queries: list[str], output: Path, *, config: SearchConfig = SearchConfig(), seed: int = 0, progress=None
+    queries: list[str],
+    output: Path,
+    *,
+    config: SearchConfig = SearchConfig(),
+    seed: int = 0,
+    progress=None,
+    inputs: Sequence[str | Path | None] = (),
+    force: bool = False,
 ) -> SearchResult:
     """Search every query and write the deduplicated ids, their URLs, queries and split to `output` (TSV).
 
-    A query that fails for good (after retries of transient errors) is logged and skipped.
+    A query that fails for good (after retries of transient errors) is logged and skipped. The
+    output is claimed first (`scrape.claims`): an earlier search TSV is replaced, other files only
+    with `force`, and one of `inputs` (the queries file) never.
 
     Raises:
-        UsageError: no query, or a bad `--source`.
+        UsageError: no query, a bad `--source`, `output` is an input, a folder, or (without
+            `force`) a file that is not a search TSV.
         VidkitError: every query failed.
     """
     from vidkit.errors import VidkitError
     from vidkit.io.atomic import atomic_path
-    from vidkit.io.lock import output_lock
+    from vidkit.scrape import claims
 
     queries = list(dict.fromkeys(q.strip() for q in queries if q.strip()))
     if not queries:
@@ -184,7 +195,7 @@ def search(
     query_url(queries[0], config)  # a bad --source is a usage error, not a failed query
     result = SearchResult(Path(output), len(queries))
     found: dict[str, tuple[str, list[str]]] = {}  # id -> (url, queries), in first-found order
-    with output_lock(output):
+    with claims.claim_stage(output, "scrape search", inputs, claims.search_tsv, force, writes_folder=False):
         for n, query in enumerate(queries, 1):
             try:
                 entries, rejected = _run_query(query, config)

@@ -1,7 +1,7 @@
 """Supervised fine-tuning and linear probes on a labelled frame store: the core of `vidkit finetune`.
 
 Protocols (each paper's, with its defects fixed):
-- IIC (iic.md 9): full fine-tuning of a 3D net on RGB or raw residual clips (`input="res"`), the
+- IIC (iic.md 9): full fine-tuning of a 3D net on RGB or raw residual clips (`input="res-raw"`), the
   best model on a validation part of the train split, 10 evenly spaced centre clips per test video
   with their logits averaged.
 - TCE (tce.md 3.1): `input="diff-stack"`, N consecutive frames give N - 1 differences stacked as
@@ -30,7 +30,6 @@ gives TCE's count (docs/methods.md).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +39,9 @@ import torch
 from vidkit import checkpoint as ckpt
 from vidkit.checkpoint.backbone import load_backbone
 from vidkit.checkpoint.recipe import scaled_resize
+from vidkit.data import modalities
 from vidkit.data.datasets import TrainClipDataset
+from vidkit.engine import schedule
 from vidkit.engine import train as engine
 from vidkit.engine.device import resolve_device
 from vidkit.errors import UsageError, VidkitError
@@ -149,8 +150,7 @@ def finetune(
         UsageError: no `out` to train into, `out` is an input or exists, or a non-finite `--lr`.
         VidkitError: bad options, store, splits or checkpoint; TrainingDivergedError on a NaN loss.
     """
-    if not math.isfinite(config.lr):
-        raise UsageError(f"--lr {config.lr} is not a finite number")
+    schedule.check_rates(lr=config.lr, weight_decay=config.weight_decay, min_lr=config.min_lr)
     if test_only:
         if out is None and checkpoint is None:
             raise UsageError("--test-only needs the fine-tuned checkpoint to test")
@@ -186,6 +186,8 @@ def _finetune(
         test_videos, test_labels = labelled_videos(store, config.test_split)
         num_classes = max(len(store.classes), int(test_labels.max()) + 1)
     built = build(config, num_classes, checkpoint, backbone)
+    if built.recipe.modality in modalities.FLOW and not store.has_flow:
+        raise VidkitError(f"--modality {built.recipe.modality} needs flow: {frames} was extracted without --flow")
     device = resolve_device(config.device)
     model = built.model.to(device)
     if test_only:

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-INPUTS = {"rgb": "rgb", "res": "res-raw", "diff-stack": "diff"}  # --modality -> the clip modality it reads
+from vidkit.data import modalities
+
+# --modality -> the clip modality it reads: every modality as itself (one meaning everywhere, from
+# `data.modalities`), plus `diff-stack`, TCE's differences stacked as a 2D net's channels.
+INPUTS = {**{name: name for name in modalities.MODALITIES}, modalities.DIFF_STACK: "diff"}
 SCHEDULES = ("cosine", "step", "plateau")
 OPTIMIZERS = ("sgd", "adam")
 

@@ -98,7 +98,12 @@ def verify(converted: Converted) -> None:
     from vidkit.models import create_backbone
 
     backbone = create_backbone(converted.backbone_name, **converted.backbone_kwargs)
-    ckpt.load_strict(backbone, converted.backbone, what=f"vidkit {converted.backbone_name} backbone")
+    try:
+        ckpt.load_strict(backbone, converted.backbone, what=f"vidkit {converted.backbone_name} backbone")
+    except CheckpointFormatError as exc:
+        if not converted.described:
+            raise
+        raise CheckpointFormatError(f"this checkpoint is {converted.described}; {exc}") from exc
     for part in (converted.method_state, converted.head):
         groups: dict[str, dict[str, torch.Tensor]] = {}
         for key, value in part.items():
@@ -139,6 +144,7 @@ def import_checkpoint(
     with claim_output(out, inputs=[source], existing=existing, force=force):
         payload = read_pickle(source)
         if isinstance(payload, dict) and payload.get("format") == ckpt.FORMAT:
+            ckpt.load(source)  # a damaged one is named as such (CheckpointFormatError), not as usable
             raise UsageError(f"{source} is already a vidkit checkpoint ({ckpt.FORMAT}); use it as it is")
         name = paper or importers.detect(layout_of(payload))
         converted = (chosen or importers.importer(name))(payload, source)

@@ -64,6 +64,7 @@ class Converted:
     head: dict[str, Any] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)  # source key -> why it was left out
     info: dict = field(default_factory=dict)  # the source's own record (epoch, accuracy), for provenance
+    described: str = ""  # what the source network is, in words ("a 3D ResNet-34 with shortcut A"), for errors
 
 
 def _name_few(keys: list[str]) -> str:

@@ -89,7 +89,9 @@ def cluster_idt(
     - **Stages**, each resumable (outputs in `OUTPUT.work/`): trajectories per video (the 2013
       release's 436-column rows), the PCA/GMM/sketch model on a seeded sample of `--fit-videos`
       videos, one Fisher vector per video, then `--num-c` k-means runs. Rerun the same command
-      after a kill to go on. A video that fails is recorded and skipped.
+      after a kill to go on; videos whose input changed since (another store with the same ids,
+      other boxes) are computed again, with a line on stderr. A video that fails, or gives no
+      trajectory, is recorded and skipped.
     - **Output**: labels `(num_c, N)` aligned to the frame store's video ids (stored and checked by
       id), centroids, features and the encoder; failed videos get label -1.
     - **Cluster**: run `--shard K/N --stop-after trajectories` as N jobs on a shared folder, then

@@ -10,15 +10,10 @@ import typer
 
 from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import progress, report
+from vidkit.data import modalities
 
-
-class Modality(str, Enum):
-    rgb = "rgb"
-    res = "res"
-    res_raw = "res-raw"
-    diff = "diff"
-    u = "u"
-    v = "v"
+# The modalities, from their one definition (torch-free), so embed and finetune cannot disagree.
+Modality = Enum("Modality", {name: name for name in modalities.MODALITIES}, type=str)
 
 
 def embed(
@@ -80,7 +75,6 @@ def embed(
 
     JSON: `{"store", "rows", "dim"}`. Core: `vidkit.embed.embed`.
     """
-    import os
 
     from vidkit import embed as core
 
@@ -105,5 +99,4 @@ def embed(
         result = core.embed(
             frames, output, checkpoint=checkpoint, backbone=backbone, config=config, force=force, progress=update
         )
-    if os.environ.get("RANK", "0") == "0":  # under torchrun one result, from the rank that wrote it
-        report(result.summary(), as_json=as_json, text=f"{output}: {result.rows} rows of {result.dim} features")
+    report(result.summary(), as_json=as_json, text=f"{output}: {result.rows} rows of {result.dim} features")

@@ -10,13 +10,12 @@ import typer
 
 from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
 from vidkit.cli.output import progress, report
+from vidkit.data import modalities
 from vidkit.tasks.probes import probe_names
 
-
-class Modality(str, Enum):
-    rgb = "rgb"
-    res = "res"
-    diff_stack = "diff-stack"
+# Every modality (one definition, `data.modalities`: `res` means the same here as in embed), plus
+# TCE's stack of differences, an arrangement that only fine-tuning has.
+Modality = Enum("Modality", {name: name for name in [*modalities.MODALITIES, modalities.DIFF_STACK]}, type=str)
 
 
 class Task(str, Enum):
@@ -55,7 +54,7 @@ def finetune(
     modality: Annotated[
         Modality,
         typer.Option(
-            help="rgb clips; res: raw residual clips in [-1, 1] (IIC); diff-stack: frame differences as channels of a 2D net (TCE)."
+            help="rgb, res, res-raw (IIC's fine-tuning input), diff, u, v as in embed; diff-stack: frame differences as channels of a 2D net (TCE)."
         ),
     ] = Modality.rgb,
     input_: Annotated[
@@ -96,8 +95,8 @@ def finetune(
     test_split: Annotated[str, typer.Option(help="Split to test on.")] = "test01",
     epochs: Annotated[int, typer.Option(min=1)] = 30,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    lr: Annotated[float, typer.Option(min=0.0, help="SGD learning rate (momentum 0.9).")] = 0.01,
-    weight_decay: Annotated[float, typer.Option(min=0.0)] = 5e-4,
+    lr: Annotated[float, typer.Option(help="SGD learning rate (momentum 0.9).")] = 0.01,
+    weight_decay: Annotated[float, typer.Option()] = 5e-4,
     schedule: Annotated[
         Schedule,
         typer.Option(help="cosine; step: x0.1 at 1/2 and 3/4; plateau: x0.1 when the validation loss stalls (IIC)."),
@@ -105,7 +104,7 @@ def finetune(
     patience: Annotated[
         int, typer.Option(min=1, help="plateau: epochs without a better validation loss before x0.1 (IIC: 50).")
     ] = 50,
-    min_lr: Annotated[float, typer.Option(min=0.0, help="plateau: the lowest learning rate (IIC: 1e-5).")] = 1e-5,
+    min_lr: Annotated[float, typer.Option(help="plateau: the lowest learning rate (IIC: 1e-5).")] = 1e-5,
     dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout before the linear layer.")] = 0.0,
     flip: Annotated[
         bool,
@@ -140,14 +139,16 @@ def finetune(
 ) -> None:
     """Fine-tune a backbone for classification on a labelled split and test it on another.
 
-    Example: `vidkit finetune iic.pt frames.h5 -o iic_ft.pt --modality res --epochs 30`
+    Example: `vidkit finetune iic.pt frames.h5 -o iic_ft.pt --modality res-raw --epochs 30`
 
-    Example: `vidkit finetune frames.h5 --backbone r3d -o random_ft.pt --modality res` (the random-init baseline)
+    Example: `vidkit finetune frames.h5 --backbone r3d -o random_ft.pt --modality res-raw` (the random-init baseline)
 
     Trains a classifier (backbone, dropout, one linear layer) on the train split and tests it on the
     test split. Clip length, size and mean/std default to the checkpoint's recipe.
 
-    - **Modalities** (`--modality`; `--input` is its old spelling): `rgb` clips; `res`, residual clips in [-1, 1] (IIC's fine-tuning); `diff-stack`,
+    - **Modalities** (`--modality`; `--input` is its old spelling): each means what it means for `embed`:
+      `rgb` clips; `res-raw`, residual clips in [-1, 1] (IIC's fine-tuning); `res`, the same residuals
+      mapped to [0, 1] (IIC's pretraining and retrieval input); `diff`; `u`/`v` (a store with flow); `diff-stack`,
       TCE's stack of differences: `--clip-len N` differences (default 5, from 6 consecutive frames)
       stacked as the channels of a 2D backbone, whose first convolution is widened by repeating the
       pretrained RGB filters (channel i gets RGB filter i mod 3, unscaled, as TCE).

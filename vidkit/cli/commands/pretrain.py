@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from vidkit.cli.options import DeviceOpt, ForceOpt, JsonOpt, LoaderWorkersOpt, SeedOpt
-from vidkit.cli.output import console, progress, report
+from vidkit.cli.output import console, is_rank_zero, progress, report
 from vidkit.methods import method_names
 
 # The registry is the only list of method names (torch-free, so `--help` stays instant).
@@ -54,9 +54,9 @@ def pretrain(
         Optional[int], typer.Option(min=1, help="Samples per step, per process under torchrun (default: the method's).")
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option(min=0.0, help="Base learning rate, SGD momentum 0.9 (default: the method's).")
+        Optional[float], typer.Option(help="Base learning rate, SGD momentum 0.9 (default: the method's).")
     ] = None,
-    weight_decay: Annotated[float, typer.Option(min=0.0)] = 1e-4,
+    weight_decay: Annotated[float, typer.Option()] = 1e-4,
     schedule: Annotated[
         Optional[Schedule],
         typer.Option(help="step: the method's milestones; cosine; constant (default: the method's)."),
@@ -213,7 +213,7 @@ def pretrain(
             tensorboard_dir=tensorboard,
             progress=lambda step, total, loss_, rate: update(step, total, f"loss {loss_:.4f}  {rate:.1f} samples/s"),
         )
-    if result.losses:  # the loss curve at 11 points, first and last logged steps included
+    if result.losses and is_rank_zero():  # the loss curve at 11 points, first and last logged steps included
         console().print("loss: " + "  ".join(f"{s}:{v:.3f}" for s, v in core.loss_curve(result.losses, 11)))
     text = f"{output}: {result.steps} steps, final loss {result.final_loss:.4f}, {result.seconds:.1f} s"
     report(result.summary(), as_json=as_json, text=text)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vidkit.cli.options import ForceOpt, JsonOpt
+from vidkit.cli.options import JsonOpt
 from vidkit.cli.output import report
 
 
@@ -42,7 +42,13 @@ def retrieve(
     ] = False,
     per_class: Annotated[bool, typer.Option("--per-class", help="Also report accuracy per class label.")] = False,
     nprobe: Annotated[Optional[int], typer.Option(min=1, help="IVF cells to search (default: the index's).")] = None,
-    force: ForceOpt = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Score queries embedded by another net than the gallery's, and replace an --out of another kind.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Score top-k retrieval: a query counts at k when one of its k nearest gallery videos shares its class.
@@ -51,8 +57,9 @@ def retrieve(
 
     Every query video (the test split's features, normalised and joined as the index was) is searched
     in the gallery. Queries without a label are searched and listed but not scored (`scored` in the
-    JSON). Query stores must match the index's parts in number, order, width and pooling; a mismatch
-    is a one-line error.
+    JSON). Query stores must match the index's parts in number, order and width, and come from the
+    same net: backbone, checkpoint, modality and pooling (another net's queries are refused unless
+    `--force`). Querying the gallery's own videos without `--exclude-self` gets a warning.
 
     - `--exclude-self` drops gallery rows of the query's own video (a store queried against itself).
     - `--clip-level` queries with every clip row instead of one mean row per video.

@@ -23,6 +23,14 @@ ListIn = Annotated[str, typer.Argument(help="A list file, or - for stdin.", meta
 WorkersOpt = Annotated[
     int, typer.Option("--workers", min=1, help="Download threads (downloading waits on the network, not the CPU).")
 ]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing output of another kind (a file where a folder goes, a file that is no frame store"
+        " or search TSV) and, for download, files in -o that no ledger line says vidkit wrote.",
+    ),
+]
 TemplateOpt = Annotated[
     str, typer.Option("--url-template", help="URL of an id; {id} is replaced (a lab mirror can stand in for YouTube).")
 ]
@@ -64,6 +72,7 @@ def search(
         str, typer.Option("--source", help="What yt-dlp is asked for each query; {n} and {query} are filled in.")
     ] = "ytsearch{n}:{query}",
     seed: SeedOpt = 0,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Search for videos with yt-dlp (flat `ytsearchN:`), one query per line; dedupe ids and split train/val.
@@ -84,7 +93,9 @@ def search(
         source=source,
     )
     with progress("searching") as update:
-        result = core.search(read_lines(queries), output, config=config, seed=seed, progress=update)
+        result = core.search(
+            read_lines(queries), output, config=config, seed=seed, progress=update, inputs=[queries], force=force
+        )
     report(
         result.summary(),
         as_json=as_json,
@@ -101,6 +112,7 @@ def download(
     download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
     seed: SeedOpt = 0,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Download videos (ids or URLs, one per line, or `scrape search` output) with retries and a ledger.
@@ -109,6 +121,8 @@ def download(
 
     Files are `<out>/<id>.<ext>` (ids made safe, never titles). Every attempt is a line of
     `<out>/ledger.jsonl`; a rerun skips what is done or failed for good and retries the rest.
+    A file already in `<out>` under a listed id that no ledger line says vidkit wrote (your own
+    `vid1.mp4`) stops the run before any download; `--force` replaces it.
 
     JSON: `{"output", "ledger", "targets", "downloaded", "skipped", "failed", "pending", "bytes", "seconds", "errors"}`.
     Core: `vidkit.scrape.download.download`.
@@ -118,7 +132,14 @@ def download(
     options = download_options()
     with progress("downloading") as update:
         result = core.download(
-            _targets(urls, url_template), output, options=options, workers=workers, seed=seed, progress=update
+            _targets(urls, url_template),
+            output,
+            options=options,
+            workers=workers,
+            seed=seed,
+            progress=update,
+            inputs=[urls],
+            force=force,
         )
     if result.pending:
         console().print(f"{result.pending} video(s) failed transiently; rerun to retry them", style="yellow")
@@ -151,6 +172,7 @@ def cache(
     download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
     seed: SeedOpt = 0,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Download videos and keep a few filtered frames of each in a frame store (R2V2 style), deleting the videos.
@@ -187,6 +209,8 @@ def cache(
             workers=workers,
             seed=seed,
             progress=update,
+            inputs=[urls],
+            force=force,
         )
     report(
         result.summary(),
@@ -218,6 +242,7 @@ def r2v2(
     workers: WorkersOpt = 4,
     download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Recreate R2V2 from an id list (`id,f1,f2,f3,f4`): exactly those frames of each video.
@@ -247,6 +272,8 @@ def r2v2(
             quality=quality,
             workers=workers,
             progress=update,
+            inputs=[ids],
+            force=force,
         )
     report(
         result.summary(),
@@ -276,6 +303,7 @@ def kinetics(
     workers: WorkersOpt = 4,
     download_options=None,  # builds the DownloadOptions of the seven shared flags (@with_download_flags)
     url_template: TemplateOpt = _YOUTUBE,
+    force: ForceOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Download Kinetics clips from the official CSVs, each cut to its segment, laid out for `extract-frames`.
@@ -309,6 +337,8 @@ def kinetics(
             options=options,
             workers=workers,
             progress=update,
+            inputs=csv_files,
+            force=force,
         )
     report(
         result.summary(),

@@ -132,7 +132,10 @@ def train(
     if siamfc.instance_sz <= siamfc.exemplar_sz:
         raise UsageError("--instance-size must be larger than --exemplar-size")
     started = time.perf_counter()
-    existing = (lambda p: None) if resume else (lambda p: "an existing file (--resume continues an unfinished run)")
+
+    def existing(path: Path) -> str | None:  # what `out` holds, in the words of the refusal
+        return None if resume else ckpt.describe(path, unit="epoch") + " (--resume continues an unfinished run)"
+
     with claim_output(out, inputs=[checkpoint, got10k], existing=existing, force=force) as out:
         sequences = training_sequences(got10k)
         device = resolve_device(config.device)
