@@ -137,10 +137,7 @@ def _embed(
     model, recipe, source = loaded.model, loaded.recipe, loaded.source
     clip_len, stride = config.clip_len or recipe.clip_len, config.stride or recipe.stride
     size, modality = config.size or recipe.size, config.modality or recipe.modality
-    try:
-        modalities.check(modality)
-    except ValueError as exc:
-        raise VidkitError(str(exc)) from None
+    modalities.check(modality)
     store = FrameStore(frames)
     if modality in ("u", "v") and not store.has_flow:
         raise VidkitError(f"--modality {modality} needs flow: {frames} was extracted without --flow")

@@ -101,7 +101,7 @@ def linear_probe(
     _check_same_net(train_store, test_store, names)
     rows = video_level if level == "video" else clip_level
     train, test = rows(train_store), rows(test_store)
-    if same_videos(train, test):
+    if same_videos(train.video_id, test.video_id):
         log.warning("%s and %s hold the same videos: the score is training accuracy, not a held-out one", *names)
     train_mask, test_mask = train.label >= 0, test.label >= 0
     classes = np.unique(train.label[train_mask])

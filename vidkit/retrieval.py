@@ -100,9 +100,9 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
-def same_videos(a: Items, b: Items) -> bool:
-    """Whether two sets of rows are the same videos in the same order (a store scored against itself)."""
-    return len(a) == len(b) and np.array_equal(a.video_id, b.video_id)
+def same_videos(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two `(N,)` id columns list the same videos in the same order (a store scored against itself)."""
+    return len(a) == len(b) and np.array_equal(a, b)
 
 
 def join(
@@ -343,7 +343,7 @@ def retrieve(
 def _retrieve(index_path, query_paths, ks, exclude_self, clip, per_class, nprobe, force) -> RetrievalResult:
     gallery = load_index(index_path)
     items, _ = load_items(query_paths, gallery.config, clip, gallery=gallery.config, force=force)
-    if not exclude_self and len(items) == len(gallery.video_id) and np.array_equal(items.video_id, gallery.video_id):
+    if not exclude_self and same_videos(items.video_id, gallery.video_id):
         log.warning(
             "the queries are the gallery's own videos, so each finds itself first; "
             "--exclude-self skips a query's own video (or query with the test split)"

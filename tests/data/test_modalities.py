@@ -9,6 +9,7 @@ from vidkit.cli.commands import embed as embed_command
 from vidkit.cli.commands import finetune as finetune_command
 from vidkit.data import modalities
 from vidkit.data.datasets import finish_view
+from vidkit.errors import VidkitError
 from vidkit.tasks import finetune as finetuning
 
 
@@ -28,5 +29,5 @@ def test_res_is_the_same_residual_for_finetune_as_for_embed():
 
 
 def test_an_unknown_modality_is_named_with_the_choices():
-    with pytest.raises(ValueError, match="unknown --modality 'flow'; choose one of rgb, res, res-raw, diff, u, v"):
+    with pytest.raises(VidkitError, match="unknown --modality 'flow'; choose one of rgb, res, res-raw, diff, u, v"):
         modalities.check("flow")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from vidkit.data import sampling, transforms
+from vidkit.data import modalities, sampling, transforms
 from vidkit.io.frame_store import FrameStore
 
 
@@ -167,7 +167,7 @@ def read_view(store: FrameStore, video: int, start: int, clip_len: int, stride: 
     if modality in ("u", "v"):
         indices = sampling.clip_indices(start, clip_len, stride, usable_frames(store, video, modality))
         return transforms.to_float(store.read_frames(video, indices, stream=modality)).expand(-1, 3, -1, -1)
-    extra = 1 if modality in sampling.DIFFERENCES else 0
+    extra = 1 if modality in modalities.DIFFERENCES else 0
     indices = sampling.clip_indices(start, clip_len + extra, stride, store.n_frames(video))
     return transforms.to_float(store.read_frames(video, indices))
 

@@ -1,14 +1,16 @@
 """The input modalities: one name for each kind of clip a network reads, and one meaning per name.
 
-Every command that reads clips (`embed`, `finetune`, `pretrain`'s views, `tsne`) takes its choices
-and its help text from this table, so a name cannot mean one thing in one command and another
-elsewhere (it once did: `res` was a residual in [0, 1] for `embed` and in [-1, 1] for `finetune`).
-Torch-free, so the CLI can build its choices without loading torch.
+`embed` and `finetune` build their `--modality` choices from this table, and the datasets read
+clips by these names, so a name cannot mean one thing in one command and another elsewhere (it once
+did: `res` was a residual in [0, 1] for `embed` and in [-1, 1] for `finetune`). Torch-free, so the
+CLI can build its choices without loading torch.
 """
 
 from __future__ import annotations
 
-# name -> what a clip of it holds (the CLI's help shows these words).
+from vidkit.errors import VidkitError
+
+# name -> what a clip of it holds.
 MODALITIES: dict[str, str] = {
     "rgb": "RGB frames, normalised with the recipe's mean/std",
     "res": "residual frames (frame t+1 minus frame t) mapped to [0, 1], as IIC pretrains and retrieves",
@@ -29,12 +31,11 @@ DIFF_STACK = "diff-stack"
 
 
 def check(name: str, option: str = "--modality") -> str:
-    """`name` if it is a modality, else a `ValueError` listing them (callers turn it into their error)."""
+    """`name` if it is a modality.
+
+    Raises:
+        VidkitError: naming the modalities to choose from.
+    """
     if name not in MODALITIES:
-        raise ValueError(f"unknown {option} {name!r}; choose one of {', '.join(MODALITIES)}")
+        raise VidkitError(f"unknown {option} {name!r}; choose one of {', '.join(MODALITIES)}")
     return name
-
-
-def help_text() -> str:
-    """One line per modality, for a command's help."""
-    return "; ".join(f"{name}: {what}" for name, what in MODALITIES.items())

@@ -46,18 +46,14 @@ def random_start(n_frames: int, span: int, rng: np.random.Generator) -> int:
     return int(rng.integers(max(n_frames - span, 0) + 1))
 
 
-# The difference modalities read one frame more than they yield; flow has one fewer than RGB.
-DIFFERENCES, FLOW = modalities.DIFFERENCES, modalities.FLOW
-
-
 def clip_span(clip_len: int, stride: int, modality: str) -> int:
     """Frames (of the modality's own stream) one clip covers: the difference modalities read one more."""
-    return (clip_len - 1 + (modality in DIFFERENCES)) * stride + 1
+    return (clip_len - 1 + (modality in modalities.DIFFERENCES)) * stride + 1
 
 
 def usable_frames(n_frames: np.ndarray | int, modality: str):
     """Frames of the modality's stream a clip can use: flow has one fewer than RGB (at least 1)."""
-    return np.maximum(np.asarray(n_frames) - 1, 1) if modality in FLOW else np.asarray(n_frames)
+    return np.maximum(np.asarray(n_frames) - 1, 1) if modality in modalities.FLOW else np.asarray(n_frames)
 
 
 def clip_items(counts: np.ndarray, videos: np.ndarray, span: int, clips_per_video: int, per_frame: bool) -> np.ndarray:
@@ -73,4 +69,4 @@ def clip_items(counts: np.ndarray, videos: np.ndarray, span: int, clips_per_vide
 
 def clip_last_frame(starts: np.ndarray, span: int, modality: str, n_frames: np.ndarray) -> np.ndarray:
     """The last RGB frame each clip reads (a flow frame also touches the frame after it)."""
-    return np.minimum(starts + span - 1 + (modality in FLOW), n_frames - 1)
+    return np.minimum(starts + span - 1 + (modality in modalities.FLOW), n_frames - 1)

@@ -125,13 +125,12 @@ def fit_model(ids: list[str], work: Path, config: ClusterConfig) -> cstore.Encod
     rng = np.random.default_rng(config.seed)
     chosen = sorted(rng.choice(len(ids), min(config.fit_videos, len(ids)), replace=False).tolist())
     fitting = [ids[i] for i in chosen]
-    # Digests, not lists: the ids themselves may exceed HDF5's 64 kB attribute limit.
+    # One digest of every fitting video's id and record (a list of ids may exceed HDF5's 64 kB attribute limit).
     lines = (f"{vid}\t{key}" for vid, key in zip(fitting, trajectory_stage.read_keys(work, fitting)))
     wanted = {
         "fisher": config.fisher.to_dict(),
         "seed": config.seed,
         "fit_videos": len(chosen),
-        "fit_ids_sha256": hashlib.sha256("\n".join(fitting).encode("utf-8", "surrogateescape")).hexdigest(),
         "fit_trajectories_sha256": hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest(),
     }
     if path.exists():

@@ -198,7 +198,7 @@ def download_kinetics(
     output = Path(output)
     started = time.monotonic()
     existing = claims.folder("scrape kinetics", REPORTS)
-    side = [output / name for name in ("ledger.jsonl", *REPORTS)]
+    side = [output / name for name in (claims.LEDGER, *REPORTS)]
     claim = claims.claim_stage(
         output, "scrape kinetics", [*inputs, options.cookies], existing, force, writes_folder=True, side=side
     )
